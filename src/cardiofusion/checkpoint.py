@@ -1,0 +1,78 @@
+"""The saved model: weights plus everything needed to preprocess and interpret an input.
+
+Only tensors and plain containers are stored, so it loads with `torch.load(weights_only=True)`:
+opening a model file never executes code from it.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from cardiofusion import __version__
+from cardiofusion.config import ModelParams
+from cardiofusion.errors import CardiofusionError
+from cardiofusion.features.patient import FeatureSpec
+from cardiofusion.io import atomic_path
+from cardiofusion.model import MultimodalNet
+
+CLASS_NAMES = ["healthy", "abnormal"]
+
+
+@dataclass
+class LoadedModel:
+    model: MultimodalNet
+    spec: FeatureSpec
+    baseline: dict[str, torch.Tensor]  # train-split mean embedding per modality
+    threshold: float
+    info: dict[str, object]  # epoch, validation metrics, versions
+
+
+def save_model(
+    path: Path,
+    model: MultimodalNet,
+    model_params: ModelParams,
+    spec: FeatureSpec,
+    baseline: dict[str, torch.Tensor],
+    info: dict[str, object],
+) -> None:
+    payload = {
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "model_params": model_params.model_dump(mode="json"),
+        "clinical_features": len(spec.clinical.feature_names),
+        "feature_spec": spec.to_dict(),
+        "baseline_embeddings": {m: t.detach().cpu() for m, t in baseline.items()},
+        "class_names": CLASS_NAMES,
+        "threshold": 0.5,
+        "info": info,
+        "versions": {"cardiofusion": __version__, "torch": str(torch.__version__)},
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise CardiofusionError(f"{path}: no model file; run `dvc repro` (or the train stage)")
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
+        raise CardiofusionError(
+            f"{path}: not a loadable cardiofusion model ({str(exc).splitlines()[0]}); "
+            "retrain it with the train stage"
+        ) from None
+    model = MultimodalNet(
+        ModelParams.model_validate(payload["model_params"]), payload["clinical_features"]
+    )
+    model.load_state_dict(payload["state_dict"])
+    model.to(device).eval()
+    return LoadedModel(
+        model=model,
+        spec=FeatureSpec.from_dict(payload["feature_spec"]),
+        baseline={m: t.to(device) for m, t in payload["baseline_embeddings"].items()},
+        threshold=float(payload["threshold"]),
+        info={**payload["info"], "versions": payload["versions"]},
+    )

@@ -1,0 +1,97 @@
+"""`cardiofusion <stage> [--params FILE] [--set key=value ...]`: every pipeline stage by hand.
+
+User errors (bad params, bad data) print one clear message and exit non-zero without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from cardiofusion.config import Params, load_params
+from cardiofusion.errors import CardiofusionError
+
+
+def _demo_data(params: Params) -> object:
+    from cardiofusion.data.demo import generate_demo
+
+    return generate_demo(params.demo, params.seed)
+
+
+def _validate(params: Params) -> object:
+    from cardiofusion.data.validate import run_validate
+
+    return run_validate(params)
+
+
+def _featurize(params: Params) -> object:
+    from cardiofusion.featurize import run_featurize
+
+    return run_featurize(params)
+
+
+def _train(params: Params) -> object:
+    from cardiofusion.train import run_train
+
+    return run_train(params)
+
+
+def _evaluate(params: Params) -> object:
+    from cardiofusion.evaluate import run_evaluate
+
+    return run_evaluate(params)
+
+
+def _report(params: Params) -> object:
+    from cardiofusion.report import run_report
+
+    return run_report(params)
+
+
+# Imports happen inside each command so `cardiofusion validate` does not pay for torch.
+COMMANDS: dict[str, tuple[Callable[[Params], object], str]] = {
+    "demo-data": (_demo_data, "write the demo dataset (ECG images, PCG WAVs, metadata CSV)"),
+    "validate": (_validate, "check the metadata CSV and its files; write manifest and split"),
+    "featurize": (_featurize, "decode every file once into cached feature arrays"),
+    "train": (_train, "train the multimodal model with balancing and early stopping"),
+    "evaluate": (_evaluate, "test-set metrics, modality contributions and the verdict"),
+    "report": (_report, "draw plots/training_history.png"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cardiofusion", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--params", default="params.yaml", help="params file (params.yaml)")
+        sub.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a parameter, e.g. --set train.epochs=5 (repeatable)")
+        if name == "demo-data":
+            sub.add_argument("out", nargs="?", help="output folder (demo.out_dir)")
+            sub.add_argument("--patients", type=int, help="number of patients (demo.patients)")
+            sub.add_argument("--seed", type=int, help="random seed (seed)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides = list(args.set)
+    if args.command == "demo-data":
+        shortcuts = {"demo.out_dir": args.out, "demo.patients": args.patients, "seed": args.seed}
+        overrides += [f"{key}={value}" for key, value in shortcuts.items() if value is not None]
+    try:
+        params = load_params(args.params, overrides)
+        COMMANDS[args.command][0](params)
+    except CardiofusionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: nothing half-written was left behind", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

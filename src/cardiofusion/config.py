@@ -1,0 +1,234 @@
+"""params.yaml parsed into typed, validated objects.
+
+Every stage reads its knobs from here, so a typo in params.yaml fails at once with the key's name
+and the closest valid one instead of being ignored or failing deep inside a stage.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cardiofusion.errors import ConfigError
+
+MODALITIES = ("ecg", "pcg", "clinical")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PerModality(_Section):
+    ecg: float = Field(ge=0)
+    pcg: float = Field(ge=0)
+    clinical: float = Field(ge=0)
+
+    def as_dict(self) -> dict[str, float]:
+        return {m: getattr(self, m) for m in MODALITIES}
+
+
+class DemoParams(_Section):
+    out_dir: Path = Path("data/demo")
+    patients: int = Field(800, ge=10)
+    abnormal_fraction: float = Field(10 / 11, gt=0, lt=1)
+    signal: PerModality = PerModality(ecg=1.0, pcg=1.0, clinical=1.0)
+    pcg_seconds: tuple[float, float] = (8.0, 30.0)
+    pcg_4khz_fraction: float = Field(0.2, ge=0, le=1)
+    stereo_fraction: float = Field(0.15, ge=0, le=1)
+    png_fraction: float = Field(0.5, ge=0, le=1)
+    missing_fraction: float = Field(0.02, ge=0, le=0.5)
+    n_jobs: int = Field(2, ge=1)
+
+
+class SplitFractions(_Section):
+    train: float = Field(0.7, gt=0, lt=1)
+    val: float = Field(0.15, gt=0, lt=1)
+    test: float = Field(0.15, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> SplitFractions:
+        if abs(self.train + self.val + self.test - 1.0) > 1e-6:
+            raise ValueError("data.split fractions must sum to 1")
+        return self
+
+
+class DataParams(_Section):
+    csv: Path = Path("data/demo/metadata.csv")
+    root: Path = Path("data/demo")
+    id_column: str = "patient_id"
+    group_column: str | None = None  # None: every row is its own patient
+    ecg_column: str = "ecg_path"
+    pcg_column: str = "pcg_path"
+    label_column: str = "output"
+    clinical_columns: list[str] | Literal["auto"] = "auto"
+    ignore_columns: list[str] = []
+    path_rewrite: dict[str, str] = {}
+    split: SplitFractions = SplitFractions()
+
+
+class ValidateParams(_Section):
+    on_error: Literal["drop", "fail"] = "drop"
+    max_drop_fraction: float = Field(0.1, ge=0, le=1)
+    min_pcg_seconds: float = Field(2.0, ge=0)
+    min_image_px: int = Field(64, ge=1)
+
+
+class PcgParams(_Section):
+    sample_rate: int = Field(2000, ge=500)
+    band_hz: tuple[float, float] = (25.0, 400.0)
+    duration_s: float = Field(10.0, gt=0)
+    crop: Literal["start", "center"] = "center"
+    n_mels: int = Field(64, ge=8)
+    n_fft: int = Field(256, ge=32)
+    hop_length: int = Field(40, ge=1)
+
+    @model_validator(mode="after")
+    def _band_below_nyquist(self) -> PcgParams:
+        low, high = self.band_hz
+        if not 0 < low < high <= self.sample_rate / 2:
+            raise ValueError("pcg.band_hz must satisfy 0 < low < high <= pcg.sample_rate / 2")
+        return self
+
+
+class EcgParams(_Section):
+    height: int = Field(192, ge=16)
+    width: int = Field(352, ge=16)
+    remove_grid: bool = True
+
+
+class ClinicalParams(_Section):
+    categorical: list[str] = []
+
+
+class FeaturizeParams(_Section):
+    n_jobs: int = Field(2, ge=1)
+
+
+class ModelParams(_Section):
+    ecg_channels: list[int] = [8, 16, 32, 64]
+    pcg_channels: list[int] = [16, 32, 64, 64]
+    clinical_hidden: list[int] = [64]
+    embedding_dim: int = Field(64, ge=2)
+    fusion_hidden: int = Field(64, ge=2)
+    dropout: float = Field(0.2, ge=0, lt=1)
+
+
+class TrainParams(_Section):
+    batch_size: int = Field(16, ge=1)
+    epochs: int = Field(30, ge=1)
+    lr: float = Field(1e-4, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    patience: int = Field(5, ge=0)  # 0 turns early stopping off
+    aux_weight: float = Field(0.2, ge=0)
+    lr_multipliers: PerModality = PerModality(ecg=1.0, pcg=2.0, clinical=0.5)
+    sampler: Literal["weighted", "none"] = "weighted"
+    balance: Literal["aux", "none"] = "aux"
+
+    @model_validator(mode="after")
+    def _aux_needs_weight(self) -> TrainParams:
+        if self.balance == "aux" and self.aux_weight == 0:
+            raise ValueError("train.balance=aux needs train.aux_weight > 0 (or set balance=none)")
+        return self
+
+
+class ContributionParams(_Section):
+    method: Literal["ablation", "shapley"] = "ablation"
+    baseline: Literal["mean", "permute"] = "mean"
+    baseline_samples: int = Field(256, ge=1)
+
+
+class EvaluateParams(_Section):
+    threshold: float = Field(0.5, gt=0, lt=1)
+
+
+class CriteriaParams(_Section):
+    share_range: tuple[float, float] = (20.0, 40.0)
+    max_share: float = 60.0
+    min_share: float = 10.0
+    min_balanced_accuracy: float = Field(0.7, ge=0, le=1)
+
+
+class Params(_Section):
+    seed: int = 42
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    demo: DemoParams = DemoParams()
+    data: DataParams = DataParams()
+    validate_: ValidateParams = Field(ValidateParams(), alias="validate")
+    pcg: PcgParams = PcgParams()
+    ecg: EcgParams = EcgParams()
+    clinical: ClinicalParams = ClinicalParams()
+    featurize: FeaturizeParams = FeaturizeParams()
+    model: ModelParams = ModelParams()
+    train: TrainParams = TrainParams()
+    contributions: ContributionParams = ContributionParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    criteria: CriteriaParams = CriteriaParams()
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def load_params(path: str | Path = "params.yaml", overrides: list[str] | None = None) -> Params:
+    """Read params.yaml, apply `key.sub=value` overrides, and validate everything."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such params file") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    for override in overrides or []:
+        _apply_override(raw, override)
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+
+
+def _apply_override(raw: dict[str, Any], override: str) -> None:
+    key, sep, value = override.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"--set {override!r}: expected key=value, e.g. train.epochs=5")
+    *parents, leaf = key.split(".")
+    node = raw
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {override!r}: {part} is not a section")
+    node[leaf] = yaml.safe_load(value)
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    lines = [f"{path}: invalid parameters"]
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc) or "(top level)"
+        if error["type"] == "extra_forbidden":
+            valid = _valid_keys(loc[:-1])
+            close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+            hint = f"; did you mean {'.'.join([*loc[:-1], close[0]])}?" if close else ""
+            lines.append(f"  {key}: unknown key{hint} (valid here: {', '.join(sorted(valid))})")
+        else:
+            given = error.get("input")
+            shown = "" if isinstance(given, dict) else f" (got {given!r})"
+            lines.append(f"  {key}: {error['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _valid_keys(loc: list[str]) -> list[str]:
+    """Names accepted at `loc` in params.yaml (aliases, as a user writes them)."""
+    model: Any = Params
+    for part in loc:
+        fields = {f.alias or name: f for name, f in model.model_fields.items()}
+        field = fields.get(part)
+        if field is None or not isinstance(field.annotation, type):
+            return []
+        model = field.annotation
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    return [f.alias or name for name, f in model.model_fields.items()]

@@ -1,0 +1,1 @@
+"""Input data: the demo dataset generator, validation and splitting."""

@@ -1,0 +1,106 @@
+"""The built-in demo dataset: ECG printouts, heart-sound WAVs and a metadata CSV.
+
+It is written in the same shape as a real metadata CSV (`patient_id, ecg_path, pcg_path,
+<clinical...>, output` with relative paths), so the rest of the pipeline cannot tell it apart
+from a user's own data. Each patient has its own seed, so the output does not depend on
+`n_jobs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+from tqdm import tqdm
+
+from cardiofusion.config import DemoParams
+from cardiofusion.data.demo_clinical import sample_clinical
+from cardiofusion.data.demo_ecg import render_ecg
+from cardiofusion.data.demo_latent import sample_patient
+from cardiofusion.data.demo_pcg import synthesize_pcg
+from cardiofusion.data.findings import make_rhythm
+from cardiofusion.io import atomic_path
+
+ECG_STRIP_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class _Job:
+    out_dir: Path
+    patient_id: str
+    seed: np.random.SeedSequence
+    params: DemoParams
+
+
+def generate_demo(params: DemoParams, seed: int) -> Path:
+    """Write `params.patients` patients under `params.out_dir`; return the metadata CSV path."""
+    out_dir = params.out_dir
+    (out_dir / "ecg").mkdir(parents=True, exist_ok=True)
+    (out_dir / "pcg").mkdir(parents=True, exist_ok=True)
+    width = max(4, len(str(params.patients)))
+    seeds = np.random.SeedSequence(seed).spawn(params.patients)
+    jobs = [
+        _Job(out_dir, f"P{i + 1:0{width}d}", s, params)
+        for i, s in enumerate(seeds)
+    ]
+    with Pool(params.n_jobs) as pool:
+        results = list(
+            tqdm(
+                pool.imap(_write_patient, jobs, chunksize=8),
+                total=len(jobs),
+                desc="demo patients",
+                disable=None,
+            )
+        )
+    rows = pd.DataFrame([row for row, _ in results])
+    latent = pd.DataFrame([truth for _, truth in results])
+    csv_path = out_dir / "metadata.csv"
+    with atomic_path(csv_path) as tmp:
+        rows.to_csv(tmp, index=False)
+    with atomic_path(out_dir / "latent.csv") as tmp:
+        latent.to_csv(tmp, index=False)
+    counts = rows["output"].value_counts().to_dict()
+    print(
+        f"📁 Demo dataset: {len(rows)} patients in {out_dir} "
+        f"(healthy {counts.get(0, 0)} : abnormal {counts.get(1, 0)})"
+    )
+    return csv_path
+
+
+def _write_patient(job: _Job) -> tuple[dict[str, object], dict[str, object]]:
+    """Render one patient's three inputs; return its CSV row and its latent truth."""
+    rng = np.random.default_rng(job.seed)
+    p = job.params
+    patient = sample_patient(rng, p.abnormal_fraction, p.signal.as_dict())
+    duration = float(rng.uniform(*p.pcg_seconds))
+    span = max(duration, ECG_STRIP_SECONDS)
+    ecg_rhythm = make_rhythm(patient.ecg, span, rng)
+    pcg_rhythm = ecg_rhythm if patient.shared_rhythm else make_rhythm(patient.pcg, span, rng)
+
+    image = render_ecg(patient.ecg, ecg_rhythm, rng)
+    ecg_name = f"ecg/{job.patient_id}" + (".png" if rng.random() < p.png_fraction else ".jpg")
+    with atomic_path(job.out_dir / ecg_name) as tmp:
+        if ecg_name.endswith(".png"):
+            image.save(tmp, format="PNG")
+        else:
+            image.save(tmp, format="JPEG", quality=int(rng.integers(80, 96)))
+
+    sample_rate = 4000 if rng.random() < p.pcg_4khz_fraction else 2000
+    signal = synthesize_pcg(patient.pcg, pcg_rhythm, rng, sample_rate, duration)
+    if rng.random() < p.stereo_fraction:
+        other = signal * rng.uniform(0.7, 1.0) + rng.normal(0, 0.003, signal.shape)
+        signal = np.stack([signal, np.clip(other, -1, 1)], axis=1)
+    pcg_name = f"pcg/{job.patient_id}.wav"
+    with atomic_path(job.out_dir / pcg_name) as tmp:
+        sf.write(tmp, signal, sample_rate, subtype="PCM_16", format="WAV")
+
+    clinical = sample_clinical(rng, patient.clinical_shift, p.missing_fraction)
+    row = {"patient_id": job.patient_id, "ecg_path": ecg_name, "pcg_path": pcg_name}
+    row |= clinical
+    row["output"] = patient.label
+    truth = {"patient_id": job.patient_id, "condition": patient.condition}
+    return row, truth

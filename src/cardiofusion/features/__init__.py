@@ -1,0 +1,1 @@
+"""Decode-once feature extraction shared by the featurize stage and the API."""

@@ -1,0 +1,48 @@
+"""The featurized dataset on disk: aligned arrays, an index and the feature spec."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cardiofusion.features.patient import FeatureSpec
+from cardiofusion.io import atomic_path, write_json
+
+FEATURES_DIR = Path("data/features")
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Row i of every array is row i of `index` (patient_id, label, split, pcg_padded)."""
+
+    ecg: np.ndarray  # uint8 (N, H, W)
+    pcg: np.ndarray  # float16 (N, n_mels, frames)
+    clinical: np.ndarray  # float32 (N, D)
+    index: pd.DataFrame
+    spec: FeatureSpec
+
+    def rows(self, split: str) -> np.ndarray:
+        return np.flatnonzero(self.index["split"].to_numpy() == split)
+
+    def save(self, directory: Path = FEATURES_DIR) -> None:
+        for name in ("ecg", "pcg", "clinical"):
+            with atomic_path(directory / f"{name}.npy") as tmp:
+                np.save(tmp, getattr(self, name))
+        with atomic_path(directory / "index.csv") as tmp:
+            self.index.to_csv(tmp, index=False)
+        write_json(directory / "spec.json", self.spec.to_dict())
+
+    @classmethod
+    def load(cls, directory: Path = FEATURES_DIR) -> FeatureSet:
+        """Arrays are memory-mapped: opening costs nothing until rows are read."""
+        arrays = {
+            name: np.load(directory / f"{name}.npy", mmap_mode="r")
+            for name in ("ecg", "pcg", "clinical")
+        }
+        index = pd.read_csv(directory / "index.csv", dtype={"patient_id": str})
+        spec = FeatureSpec.from_dict(json.loads((directory / "spec.json").read_text()))
+        return cls(index=index, spec=spec, **arrays)

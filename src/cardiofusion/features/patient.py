@@ -1,0 +1,67 @@
+"""One patient's inputs → model-ready arrays: the single path shared by featurize and the API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cardiofusion.config import EcgParams, PcgParams
+from cardiofusion.features.clinical import ClinicalEncoder
+from cardiofusion.features.ecg import ecg_features, load_image
+from cardiofusion.features.pcg import load_audio, pcg_features
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Everything needed to preprocess an input exactly as the training data was."""
+
+    pcg: PcgParams
+    ecg: EcgParams
+    clinical: ClinicalEncoder
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "pcg": self.pcg.model_dump(mode="json"),
+            "ecg": self.ecg.model_dump(mode="json"),
+            "clinical": self.clinical.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> FeatureSpec:
+        return cls(
+            pcg=PcgParams.model_validate(data["pcg"]),
+            ecg=EcgParams.model_validate(data["ecg"]),
+            clinical=ClinicalEncoder.from_dict(data["clinical"]),  # type: ignore[arg-type]
+        )
+
+
+@dataclass(frozen=True)
+class PatientFeatures:
+    ecg: np.ndarray  # uint8 (height, width)
+    pcg: np.ndarray  # float32 (n_mels, frames)
+    clinical: np.ndarray  # float32 (features,)
+    pcg_padded: bool
+
+
+def featurize_signals(
+    ecg_source: str | Path | bytes, pcg_source: str | Path | bytes, pcg: PcgParams, ecg: EcgParams
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Decode and transform the two signals of one patient."""
+    image = ecg_features(load_image(ecg_source), ecg)
+    signal, rate = load_audio(pcg_source)
+    spectrogram, padded = pcg_features(signal, rate, pcg)
+    return image, spectrogram, padded
+
+
+def featurize_patient(
+    ecg_source: str | Path | bytes,
+    pcg_source: str | Path | bytes,
+    clinical: Mapping[str, float | None],
+    spec: FeatureSpec,
+) -> PatientFeatures:
+    """Paths or raw bytes plus raw clinical values in, model-ready arrays out."""
+    image, spectrogram, padded = featurize_signals(ecg_source, pcg_source, spec.pcg, spec.ecg)
+    return PatientFeatures(image, spectrogram, spec.clinical.transform_row(clinical), padded)

@@ -1,0 +1,66 @@
+"""Heart-sound recording → fixed-size log-mel spectrogram.
+
+Any format soundfile reads (WAV, FLAC, OGG, MP3), any rate and channel count, is brought to one
+mono rate, band-passed to the heart-sound band and cut to a fixed window, so every patient gives
+an array of the same shape.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import librosa
+import numpy as np
+import soundfile as sf
+from scipy.signal import butter, sosfiltfilt
+
+from cardiofusion.config import PcgParams
+from cardiofusion.errors import CardiofusionError
+
+LOG_FLOOR = 1e-6  # power floor before the log: silence maps to -60 dB
+
+
+def load_audio(source: str | Path | bytes, name: str | None = None) -> tuple[np.ndarray, int]:
+    """Decode to mono float32; `name` is what an error message calls the input."""
+    label = name or str(source if not isinstance(source, bytes) else "uploaded audio")
+    handle = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+    try:
+        signal, rate = sf.read(handle, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise CardiofusionError(f"{label}: not readable audio ({exc})") from None
+    if signal.size == 0:
+        raise CardiofusionError(f"{label}: audio has no samples")
+    return signal.mean(axis=1), int(rate)
+
+
+def frame_count(params: PcgParams) -> int:
+    """Spectrogram frames for one window (librosa centres frames, hence the + 1)."""
+    return 1 + round(params.duration_s * params.sample_rate) // params.hop_length
+
+
+def pcg_features(signal: np.ndarray, rate: int, params: PcgParams) -> tuple[np.ndarray, bool]:
+    """Log-mel spectrogram (n_mels x frames, float32 dB) and whether the window was padded."""
+    if rate != params.sample_rate:
+        signal = librosa.resample(signal, orig_sr=rate, target_sr=params.sample_rate)
+    sos = butter(4, params.band_hz, btype="bandpass", fs=params.sample_rate, output="sos")
+    if len(signal) > 3 * 2 * len(sos):  # sosfiltfilt needs a few filter lengths of signal
+        signal = sosfiltfilt(sos, signal)
+    signal = signal / (np.std(signal) + 1e-8)
+    window = round(params.duration_s * params.sample_rate)
+    padded = len(signal) < window
+    if padded:
+        signal = np.pad(signal, (0, window - len(signal)))
+    else:
+        start = 0 if params.crop == "start" else (len(signal) - window) // 2
+        signal = signal[start : start + window]
+    mel = librosa.feature.melspectrogram(
+        y=signal.astype(np.float32),
+        sr=params.sample_rate,
+        n_fft=params.n_fft,
+        hop_length=params.hop_length,
+        n_mels=params.n_mels,
+        fmin=params.band_hz[0],
+        fmax=params.band_hz[1],
+    )
+    return librosa.power_to_db(mel, ref=1.0, amin=LOG_FLOOR).astype(np.float32), padded

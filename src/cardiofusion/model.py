@@ -1,0 +1,96 @@
+"""The multimodal network: three encoders, a fusion head and one auxiliary head per modality.
+
+The auxiliary heads sit on the embeddings, so the auxiliary losses cost one encoder pass per
+modality per step, and the fusion head alone can be re-run cheaply with a modality's embedding
+replaced when contributions are measured.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cardiofusion.config import MODALITIES, ModelParams
+
+
+class ConvEncoder(nn.Module):
+    """A compact 2-D CNN: strided conv blocks, global average pooling, a linear embedding."""
+
+    def __init__(self, channels: list[int], embedding_dim: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.BatchNorm2d(1)]  # learns the input's scale
+        previous = 1
+        for width in channels:
+            layers += [
+                nn.Conv2d(previous, width, kernel_size=3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+            ]
+            previous = width
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(previous, embedding_dim)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.unsqueeze(1))
+
+
+class TabularEncoder(nn.Module):
+    """An MLP for the standardized clinical vector."""
+
+    def __init__(self, in_features: int, hidden: list[int], embedding_dim: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        previous = in_features
+        for width in hidden:
+            layers += [nn.Linear(previous, width), nn.ReLU(inplace=True)]
+            previous = width
+        layers.append(nn.Linear(previous, embedding_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class MultimodalNet(nn.Module):
+    """ECG image + PCG spectrogram + clinical vector → one logit of "abnormal"."""
+
+    def __init__(self, params: ModelParams, clinical_features: int) -> None:
+        super().__init__()
+        dim = params.embedding_dim
+        self.encoders = nn.ModuleDict(
+            {
+                "ecg": ConvEncoder(params.ecg_channels, dim),
+                "pcg": ConvEncoder(params.pcg_channels, dim),
+                "clinical": TabularEncoder(clinical_features, params.clinical_hidden, dim),
+            }
+        )
+        self.aux_heads = nn.ModuleDict({m: nn.Linear(dim, 1) for m in MODALITIES})
+        self.fusion = nn.Sequential(
+            nn.ReLU(),
+            nn.Dropout(params.dropout),
+            nn.Linear(dim * len(MODALITIES), params.fusion_hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(params.dropout),
+            nn.Linear(params.fusion_hidden, 1),
+        )
+
+    def embed(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """One encoder pass per modality; images arrive as uint8 and are scaled here."""
+        ecg = inputs["ecg"].float() / 255.0
+        return {
+            "ecg": self.encoders["ecg"](ecg),
+            "pcg": self.encoders["pcg"](inputs["pcg"].float()),
+            "clinical": self.encoders["clinical"](inputs["clinical"].float()),
+        }
+
+    def fuse(self, embeddings: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Fusion-head logits (batch,) from the three embeddings."""
+        return self.fusion(torch.cat([embeddings[m] for m in MODALITIES], dim=1)).squeeze(1)
+
+    def aux_logits(self, embeddings: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Each modality's own prediction, from its embedding alone."""
+        return {m: self.aux_heads[m](embeddings[m]).squeeze(1) for m in MODALITIES}
+
+    def branch_parameters(self, modality: str) -> list[nn.Parameter]:
+        """A modality's encoder and auxiliary head: one optimizer group per branch."""
+        return [*self.encoders[modality].parameters(), *self.aux_heads[modality].parameters()]
