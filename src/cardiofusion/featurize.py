@@ -1,4 +1,4 @@
-"""Featurize stage: decode every file once into cached arrays that training reads at memory speed."""
+"""Featurize stage: decode every file once into cached arrays that training reads fast."""
 
 from __future__ import annotations
 

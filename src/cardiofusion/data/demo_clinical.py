@@ -7,7 +7,11 @@ patient allows and no single column gives the label away.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
+
+Value = TypeVar("Value", float, np.ndarray)
 
 CLINICAL_COLUMNS = (
     "age", "sex", "cp", "trtbps", "chol", "fbs", "restecg",
@@ -54,5 +58,5 @@ def sample_clinical(
     return {column: row[column] for column in CLINICAL_COLUMNS}
 
 
-def _mix(healthy, disease, shift):  # noqa: ANN001, ANN202 - floats or arrays alike
+def _mix(healthy: Value, disease: Value, shift: float) -> Value:
     return healthy + shift * (disease - healthy)

@@ -132,7 +132,8 @@ def _signals(findings: CardiacFindings, rhythm: Rhythm, rng: np.random.Generator
     _apply_findings(amps, findings, rng)
     pvc_amps = _pvc_amplitudes(rng)
 
-    t = np.arange(*(np.array(_TEMPLATE_S) * FS)) / FS
+    first, last = (round(edge * FS) for edge in _TEMPLATE_S)
+    t = np.arange(first, last) / FS
     sinus = amps @ _sinus_shapes(t, qrs, pr, qt)
     pvc = pvc_amps @ _pvc_shapes(t, pvc_qrs, qt)
 
@@ -142,7 +143,6 @@ def _signals(findings: CardiacFindings, rhythm: Rhythm, rng: np.random.Generator
     # the page starts mid-recording: the beat before the first one also shows its tail
     times = np.concatenate(([times[0] - rr], times))
     premature = np.concatenate(([False], rhythm.premature))
-    first = round(_TEMPLATE_S[0] * FS)
     for beat_time, is_premature in zip(times, premature, strict=True):
         start = round(beat_time * FS) + first
         lo, hi = max(start, 0), min(start + len(t), n)
@@ -245,6 +245,8 @@ def _apply_findings(amps: np.ndarray, findings: CardiacFindings, rng: np.random.
     bbb_scale = rng.uniform(0.7, 1.3, size=len(LEADS))
     lbbb_axis = rng.uniform(-30.0, 30.0)
 
+    if findings.atrial_fibrillation:
+        amps[:, P] = 0.0  # no organised atrial activity; the f-waves are added to the baseline
     if findings.qrs_ms >= 120:
         if right_bundle:
             amps[:, R2] = np.array(_RBBB_R2) * bbb_scale

@@ -12,6 +12,7 @@ all beats at once and scattered into the output, and noise is shaped in the freq
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,8 @@ from cardiofusion.data.findings import CardiacFindings, Rhythm
 
 _ATOM_SPAN = 9.0  # atoms are rendered for this many rise times (envelope has decayed to ~0.3%)
 _WIDE_SPLIT_MS = 40.0  # findings.split_s2_ms at or above this is a fixed, audible split
+
+Param = np.ndarray | float  # a per-beat array or one value shared by all beats
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,10 @@ def synthesize_pcg(
 ) -> np.ndarray:
     """Mono float32 heart-sound recording in [-1, 1], `duration_s` long at `sample_rate`."""
     n = int(round(duration_s * sample_rate))
-    # independent streams per part, so e.g. adding a murmur leaves the noise of that patient as is
-    heart_rng, murmur_rng, noise_rng, artifact_rng, gain_rng = rng.spawn(5)
+    # one stream per part, so e.g. adding a murmur leaves the rest of that patient's sound as is
+    heart_rng, murmur_rng, noise_rng, artifact_rng, gain_rng = (
+        np.random.default_rng(seed) for seed in rng.integers(0, 2**63, size=5)
+    )
     resp_hz = float(heart_rng.uniform(0.2, 0.3))
     resp_phase = float(heart_rng.uniform(0, 2 * np.pi))
 
@@ -115,7 +120,7 @@ def _heart_sounds(
     findings: CardiacFindings,
     beats: _Beats,
     rng: np.random.Generator,
-    inspiration,
+    inspiration: Callable[[np.ndarray], np.ndarray],
 ) -> tuple[_Atoms, _Atoms]:
     """Valve sounds (M1, T1, A2, P2) and gallop sounds (S3, S4) for every beat."""
     m = len(beats.s1_s)
@@ -138,7 +143,7 @@ def _heart_sounds(
     pitch = np.where(prem, rng.uniform(0.8, 1.25, m), 1.0) * np.exp(0.05 * rng.standard_normal(m))
     t1_lag = rng.uniform(0.02, 0.03)
 
-    def atoms(onset, amp, freq, sweep, rise) -> _Atoms:
+    def atoms(onset: Param, amp: Param, freq: Param, sweep: Param, rise: Param) -> _Atoms:
         ones = np.ones(m)
         return _Atoms(
             onset_s=onset,
@@ -149,11 +154,13 @@ def _heart_sounds(
             phase=rng.uniform(0, 2 * np.pi, m),
         )
 
-    def valve(onset, amp, freq, rise) -> _Atoms:
-        """A damped tone plus a weaker, quicker overtone at a random ratio: real closures ring
-        through several tissue resonances and look ragged, not like a pure tone burst."""
+    def valve(onset: Param, amp: Param, freq: Param, rise: Param) -> _Atoms:
+        """A damped tone plus a weaker, quicker overtone at a random ratio and a brief snap at
+        closure: real closures ring through several tissue resonances and look ragged, with a
+        sharp onset that reaches the top of the band, not like a pure tone burst."""
         return _Atoms.concat(
             atoms(onset, amp, freq, rng.uniform(10.0, 40.0), rise),
+            atoms(onset, amp * rng.uniform(0.15, 0.35), rng.uniform(120.0, 250.0), 0.0, 0.0015),
             atoms(
                 onset + rng.uniform(0.0, 0.01, m),
                 amp * rng.uniform(0.2, 0.5),
@@ -290,7 +297,7 @@ def _noise(
     wander_level = heart_rms * 10 ** rng.uniform(-1.5, 0.0)
     bands = [
         (rng.uniform(20.0, 40.0), rng.uniform(60.0, 200.0), 1.5),  # breath sounds
-        (rng.uniform(3.0, 10.0), rng.uniform(20.0, 50.0), 1.5),  # background
+        (rng.uniform(3.0, 10.0), rng.uniform(20.0, 50.0), rng.uniform(1.5, 2.5)),  # background
         (3.0, rng.uniform(10.0, 20.0), 2.0),  # baseline movement
     ]
     breath, background, wander = _shaped_noise(rng, t.size, sample_rate, bands)
@@ -317,7 +324,7 @@ def _artifacts(rng: np.random.Generator, duration_s: float) -> _Atoms:
         ),
         amp=np.concatenate(
             [
-                rng.uniform(0.5, 2.5, n_bumps) * rng.choice([-1, 1], n_bumps),
+                rng.uniform(0.5, 2.5, n_bumps),
                 rng.uniform(0.1, 0.5, n_clicks),
             ]
         ),

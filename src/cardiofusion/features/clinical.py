@@ -31,7 +31,9 @@ class ClinicalEncoder:
     ) -> ClinicalEncoder:
         numeric = [c for c in columns if c not in categorical]
         categories = {
-            c: sorted(float(v) for v in train[c].dropna().unique()) for c in columns if c in categorical
+            c: sorted(float(v) for v in train[c].dropna().unique())
+            for c in columns
+            if c in categorical
         }
         medians = {c: _finite_or_zero(train[c].median()) for c in numeric}
         unscaled = cls(numeric, categories, medians, [], [], [])

@@ -1,0 +1,49 @@
+"""Shared fixtures: the real sample files (skipped when absent) and a tiny demo dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cardiofusion.config import Params, load_params
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DATA = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """PhysioNet 2016 recordings and ECG scans shipped beside the repository, when present."""
+    if not (REAL_DATA / "pcg").is_dir():
+        pytest.skip(f"real sample data not found at {REAL_DATA}")
+    return REAL_DATA
+
+
+def tiny_overrides(out_dir: Path) -> list[str]:
+    """A configuration small enough for a test but with every class in every split."""
+    return [
+        f"demo.out_dir={out_dir}",
+        "demo.patients=40",
+        "demo.abnormal_fraction=0.7",
+        "demo.pcg_seconds=[4, 9]",
+        "demo.n_jobs=1",
+        f"data.csv={out_dir}/metadata.csv",
+        f"data.root={out_dir}",
+        "featurize.n_jobs=1",
+        "train.epochs=2",
+    ]
+
+
+@pytest.fixture(scope="session")
+def tiny_params(tmp_path_factory: pytest.TempPathFactory) -> Params:
+    out = tmp_path_factory.mktemp("demo")
+    return load_params(REPO / "params.yaml", tiny_overrides(out))
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tiny_params: Params) -> Path:
+    """A 40-patient demo dataset written once per test session; returns its CSV path."""
+    from cardiofusion.data.demo import generate_demo
+
+    return generate_demo(tiny_params.demo, tiny_params.seed)

@@ -1,0 +1,101 @@
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from cardiofusion.config import EcgParams, PcgParams
+from cardiofusion.errors import CardiofusionError
+from cardiofusion.features.clinical import ClinicalEncoder
+from cardiofusion.features.ecg import ecg_features, load_image
+from cardiofusion.features.pcg import frame_count, load_audio, pcg_features
+
+PCG = PcgParams()
+ECG = EcgParams()
+
+
+def _spectrogram(source) -> np.ndarray:
+    signal, rate = load_audio(source)
+    features, _ = pcg_features(signal, rate, PCG)
+    return features
+
+
+def test_real_recordings_give_finite_spectrograms_of_one_shape(real_data):
+    for path in sorted((real_data / "pcg").glob("*.wav"))[::20]:
+        features = _spectrogram(path)
+        assert features.shape == (PCG.n_mels, frame_count(PCG)), path
+        assert np.isfinite(features).all(), path
+
+
+def test_real_scans_give_ink_images_of_one_shape(real_data):
+    for path in sorted((real_data / "ecg").glob("*.jpg"))[::6]:
+        image = ecg_features(load_image(path), ECG)
+        assert image.shape == (ECG.height, ECG.width) and image.dtype == np.uint8
+        assert 0 < image.mean() < 128, path  # some ink, mostly paper
+
+
+@pytest.mark.parametrize(("rate", "channels", "subtype", "fmt"), [
+    (44100, 2, "PCM_16", "WAV"), (2000, 1, "PCM_U8", "WAV"), (4000, 1, "PCM_24", "FLAC"),
+])
+def test_any_rate_channel_count_and_format_gives_the_same_shape(rate, channels, subtype, fmt):
+    t = np.arange(int(rate * 12)) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 60 * t) * (np.sin(2 * np.pi * 1.2 * t) > 0.8)
+    data = np.repeat(tone[:, None], channels, axis=1)
+    buffer = io.BytesIO()
+    sf.write(buffer, data, rate, subtype=subtype, format=fmt)
+    features = _spectrogram(buffer.getvalue())
+    assert features.shape == (PCG.n_mels, frame_count(PCG))
+    assert np.isfinite(features).all()
+
+
+def test_short_recording_is_padded_and_says_so():
+    signal = np.random.default_rng(0).normal(size=2000 * 3).astype(np.float32)
+    features, padded = pcg_features(signal, 2000, PCG)
+    assert padded and features.shape == (PCG.n_mels, frame_count(PCG))
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "I;16", "L", "1"])
+def test_any_image_mode_gives_the_same_shape(mode):
+    rgb = Image.new("RGB", (500, 300), "white")
+    rgb.paste((0, 0, 0), (0, 140, 500, 146))
+    image = rgb.convert("L").convert("I;16") if mode == "I;16" else rgb.convert(mode)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    features = ecg_features(load_image(buffer.getvalue()), ECG)
+    assert features.shape == (ECG.height, ECG.width)
+    assert features.max() > 100  # the black line survives as ink
+
+
+def test_red_grid_is_removed_but_black_ink_kept():
+    page = np.full((300, 500, 3), 255, dtype=np.uint8)
+    page[:, ::10] = (240, 150, 150)  # pink grid
+    page[150:153, :] = 0  # trace
+    image = ecg_features(Image.fromarray(page), ECG)
+    assert image[:80].max() < 10  # grid gone
+    assert image.max() > 100  # trace kept
+
+
+def test_corrupt_files_raise_errors_naming_them(tmp_path):
+    bad_audio = tmp_path / "broken.wav"
+    bad_audio.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt ")
+    with pytest.raises(CardiofusionError, match="broken.wav"):
+        load_audio(bad_audio)
+    bad_image = tmp_path / "scan.jpg"
+    bad_image.write_text("not an image")
+    with pytest.raises(CardiofusionError, match="scan.jpg"):
+        load_image(bad_image)
+
+
+def test_clinical_encoder_uses_train_statistics_and_marks_missing():
+    train = pd.DataFrame({"age": [40.0, 60.0, np.nan], "cp": [0.0, 1.0, 2.0]})
+    encoder = ClinicalEncoder.fit(train, ["age", "cp"], ["cp"])
+    assert encoder.medians == {"age": 50.0}
+    assert encoder.feature_names == ["age", "age_missing", "cp=0", "cp=1", "cp=2", "cp_missing"]
+    encoded = encoder.transform(train)
+    assert np.allclose(encoded.mean(axis=0), 0, atol=1e-6)
+    row = encoder.transform_row({"age": None, "cp": 7.0})  # missing age, unseen category
+    assert row[1] > 0 and row[5] > 0
+    again = ClinicalEncoder.from_dict(encoder.to_dict())
+    assert np.array_equal(again.transform(train), encoded)

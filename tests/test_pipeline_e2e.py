@@ -1,0 +1,107 @@
+"""`dvc repro` end to end on a tiny configuration, in a fresh git + DVC repository."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cardiofusion.checkpoint import load_model
+from cardiofusion.features.cache import FeatureSet
+from cardiofusion.features.patient import featurize_patient
+
+REPO = Path(__file__).resolve().parents[1]
+STAGES = ["demo_data", "validate", "featurize", "train", "evaluate", "report"]
+
+
+def _tiny_params() -> dict:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["demo"] |= {"patients": 40, "abnormal_fraction": 0.7, "pcg_seconds": [4, 9],
+                       "n_jobs": 1}
+    params["featurize"]["n_jobs"] = 1
+    params["train"] |= {"epochs": 3, "patience": 0}
+    return params
+
+
+def _run(*args: str, cwd: Path) -> str:
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+                        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _ran(output: str) -> list[str]:
+    return [s for s in STAGES if f"Running stage '{s}'" in output]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("project")
+    for name in ("src", "stages"):
+        shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "dvc.yaml", root)
+    (root / "params.yaml").write_text(yaml.safe_dump(_tiny_params(), sort_keys=False))
+    _run("git", "init", "-q", cwd=root)
+    _run("dvc", "init", "-q", cwd=root)
+    _run("dvc", "config", "core.analytics", "false", cwd=root)
+    _run("git", "add", "-A", cwd=root)
+    _run("git", "commit", "-qm", "tiny project", cwd=root)  # like a fresh clone
+    return root
+
+
+def test_repro_builds_model_metrics_and_figure(project):
+    output = _run("dvc", "repro", cwd=project)
+    assert _ran(output) == STAGES
+    assert (project / "models/best_multimodal_model_retrained.pth").is_file()
+    for name in ("validation", "train", "eval"):
+        assert json.loads((project / f"metrics/{name}.json").read_text())
+    evaluation = json.loads((project / "metrics/eval.json").read_text())
+    assert sum(evaluation["contributions"]["ablation"].values()) == pytest.approx(100)
+    assert (project / "plots/training_history.png").stat().st_size > 20_000
+    assert "Modality Contributions: ECG=" in output
+
+
+def test_second_repro_is_up_to_date(project):
+    output = _run("dvc", "repro", cwd=project)
+    assert _ran(output) == []
+
+
+def test_train_param_reruns_only_train_evaluate_report(project):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["train"]["aux_weight"] = 0.5
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert _ran(_run("dvc", "repro", cwd=project)) == ["train", "evaluate", "report"]
+
+
+def test_saved_model_preprocesses_one_patient_like_the_cache(project, monkeypatch):
+    monkeypatch.chdir(project)
+    loaded = load_model(Path("models/best_multimodal_model_retrained.pth"))
+    features = FeatureSet.load()
+    manifest = __import__("pandas").read_csv("data/validated/manifest.csv")
+    row = manifest.iloc[0]
+    clinical = {c: row[c] for c in loaded.spec.clinical.numeric + list(loaded.spec.clinical
+                                                                        .categorical)}
+    one = featurize_patient(row["ecg_path"], row["pcg_path"], clinical, loaded.spec)
+    assert (one.ecg == features.ecg[0]).all()
+    assert (one.pcg.astype("float16") == features.pcg[0]).all()
+    assert one.clinical == pytest.approx(features.clinical[0], abs=1e-6)
+
+
+def test_experiment_metrics_diff_and_plots(project):
+    _run("git", "add", "-A", cwd=project)
+    _run("git", "commit", "-qm", "baseline", cwd=project)
+    _run("dvc", "exp", "run", "-S", "train.aux_weight=0.3", cwd=project)
+    diff = _run("dvc", "metrics", "diff", "--json", cwd=project)
+    changed = json.loads(diff)
+    assert "metrics/train.json" in changed and changed["metrics/train.json"]
+    _run("dvc", "plots", "show", "-o", "plots_html", cwd=project)
+    page = (project / "plots_html/index.html").read_text()
+    assert "contributions" in page and "loss" in page
