@@ -58,7 +58,9 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
     try:
         payload = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
-        raise CardiofusionError(f"{path}: no model file; run `dvc repro` (or the train stage)")
+        raise CardiofusionError(
+            f"{path}: no model file; run `dvc repro` (or the train stage)"
+        ) from None
     except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
         raise CardiofusionError(
             f"{path}: not a loadable cardiofusion model ({str(exc).splitlines()[0]}); "

@@ -1,4 +1,4 @@
-"""Evaluate stage: held-out test metrics, modality contributions and the success-criteria verdict."""
+"""Evaluate stage: held-out test metrics, modality contributions and the success verdict."""
 
 from __future__ import annotations
 

@@ -95,7 +95,8 @@ def _rhythm_findings(
     """Rate and rhythm belong to the heart, so both ECG and PCG show them."""
     if condition == "arrhythmia":
         if rng.random() < 0.6:
-            return replace(base, atrial_fibrillation=True, heart_rate_bpm=float(rng.uniform(85, 140)))
+            rate = float(rng.uniform(85, 140))
+            return replace(base, atrial_fibrillation=True, heart_rate_bpm=rate)
         return replace(base, premature_beat_rate=float(rng.uniform(0.12, 0.3)))
     if condition == "heart_failure" and rng.random() < 0.5:
         return replace(base, heart_rate_bpm=float(rng.uniform(100, 130)))
@@ -148,4 +149,5 @@ def _pcg_findings(
     if condition == "conduction":
         return replace(base, split_s2_ms=float(rng.uniform(45, 80)))
     # arrhythmia: the irregular rhythm is heard; a murmur of atrial enlargement sometimes
-    return replace(base, systolic_murmur=float(rng.uniform(0.2, 0.3)) if rng.random() < 0.3 else 0.0)
+    murmur = float(rng.uniform(0.2, 0.3)) if rng.random() < 0.3 else 0.0
+    return replace(base, systolic_murmur=murmur)

@@ -93,7 +93,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
-        raise CardiofusionError(f"{path}: metadata CSV not found; set data.csv in params.yaml")
+        raise CardiofusionError(
+            f"{path}: metadata CSV not found; set data.csv in params.yaml"
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise CardiofusionError(f"{path}: not a readable CSV ({exc})") from None
 
