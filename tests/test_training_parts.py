@@ -1,6 +1,7 @@
 import torch
 from torch import nn
 
+from cardiofusion.augment import augment_batch, drop_modalities
 from cardiofusion.config import ModelParams, TrainParams
 from cardiofusion.contributions import ablation_effects, shapley_effects, shares
 from cardiofusion.model import MultimodalNet
@@ -84,3 +85,26 @@ def test_without_auxiliary_loss_the_auxiliary_heads_get_no_gradient():
     nn.functional.binary_cross_entropy_with_logits(logits, labels).backward()
     assert all(p.grad is None for p in model.aux_heads.parameters())
     assert any(p.grad is not None for p in model.encoders["ecg"].parameters())
+
+
+def test_augmentation_shifts_but_keeps_content():
+    generator = torch.Generator().manual_seed(0)
+    inputs = {"ecg": torch.randint(0, 255, (3, 40, 60), dtype=torch.uint8),
+              "pcg": torch.randn(3, 8, 50), "clinical": torch.randn(3, 4)}
+    out = augment_batch(inputs, generator)
+    assert {k: v.shape for k, v in out.items()} == {k: v.shape for k, v in inputs.items()}
+    for i in range(3):  # each spectrogram is a circular shift of its own frames
+        assert any(torch.equal(out["pcg"][i], inputs["pcg"][i].roll(s, dims=1))
+                   for s in range(50))
+    assert torch.equal(out["ecg"].flatten().sort().values, inputs["ecg"].flatten().sort().values)
+    assert torch.equal(out["clinical"], inputs["clinical"])
+
+
+def test_modality_dropout_hides_about_the_requested_share():
+    generator = torch.Generator().manual_seed(0)
+    embeddings = {m: torch.randn(2000, 3) for m in ("ecg", "pcg", "clinical")}
+    assert drop_modalities(embeddings, 0.0, generator) is embeddings
+    dropped = drop_modalities(embeddings, 0.3, generator)
+    for m, e in embeddings.items():
+        replaced = (dropped[m] != e).any(dim=1).float().mean().item()
+        assert abs(replaced - 0.3) < 0.04

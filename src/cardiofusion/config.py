@@ -33,7 +33,7 @@ class PerModality(_Section):
 
 class DemoParams(_Section):
     out_dir: Path = Path("data/demo")
-    patients: int = Field(800, ge=10)
+    patients: int = Field(1500, ge=10)
     abnormal_fraction: float = Field(10 / 11, gt=0, lt=1)
     signal: PerModality = PerModality(ecg=1.0, pcg=1.0, clinical=1.0)
     pcg_seconds: tuple[float, float] = (8.0, 30.0)
@@ -120,13 +120,15 @@ class ModelParams(_Section):
 class TrainParams(_Section):
     batch_size: int = Field(16, ge=1)
     epochs: int = Field(30, ge=1)
-    lr: float = Field(1e-4, gt=0)
+    lr: float = Field(5e-4, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     patience: int = Field(5, ge=0)  # 0 turns early stopping off
     aux_weight: float = Field(0.2, ge=0)
     lr_multipliers: PerModality = PerModality(ecg=1.0, pcg=2.0, clinical=0.5)
     sampler: Literal["weighted", "none"] = "weighted"
     balance: Literal["aux", "none"] = "aux"
+    augment: bool = True
+    modality_dropout: float = Field(0.0, ge=0, lt=1)
 
     @model_validator(mode="after")
     def _aux_needs_weight(self) -> TrainParams:

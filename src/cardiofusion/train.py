@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from dvclive import Live
 from torch.utils.data import WeightedRandomSampler
 
+from cardiofusion.augment import augment_batch, drop_modalities
 from cardiofusion.checkpoint import save_model
 from cardiofusion.config import MODALITIES, Params, TrainParams
 from cardiofusion.contributions import baseline_embeddings, modality_shares
@@ -55,8 +56,11 @@ def run_train(params: Params) -> dict[str, object]:
             loss_sum, correct = 0.0, 0
             for rows in torch.tensor(list(sampler)).split(tp.batch_size):
                 labels = train.labels[rows]
-                embeddings = model.embed(train.batch(rows))
-                logits = model.fuse(embeddings)
+                inputs = train.batch(rows)
+                if tp.augment:
+                    inputs = augment_batch(inputs, generator)
+                embeddings = model.embed(inputs)
+                logits = model.fuse(drop_modalities(embeddings, tp.modality_dropout, generator))
                 loss = F.binary_cross_entropy_with_logits(logits, labels)
                 if tp.balance == "aux":
                     aux = model.aux_logits(embeddings)
