@@ -75,6 +75,8 @@ class ValidateParams(_Section):
     max_drop_fraction: float = Field(0.1, ge=0, le=1)
     min_pcg_seconds: float = Field(2.0, ge=0)
     min_image_px: int = Field(64, ge=1)
+    decode_sample: int = Field(32, ge=0)
+    ranges: dict[str, tuple[float, float]] = {}
 
 
 class PcgParams(_Section):

@@ -10,17 +10,25 @@ from __future__ import annotations
 
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import soundfile as sf
-from PIL import Image, UnidentifiedImageError
 
 from cardiofusion.config import DataParams, Params, ValidateParams
+from cardiofusion.data.file_checks import check_audio, check_image, check_path
 from cardiofusion.data.paths import resolve_path
 from cardiofusion.data.split import SPLITS, grouped_stratified_split
+from cardiofusion.data.table_checks import (
+    Problem,
+    Rows,
+    check_clinical,
+    check_duplicates,
+    check_labels,
+    dataset_findings,
+    is_label_like,
+)
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.io import atomic_path, write_json
 
@@ -29,63 +37,59 @@ METRICS_PATH = Path("metrics/validation.json")
 EXAMPLES_PER_REASON = 5
 
 
-@dataclass(frozen=True)
-class Problem:
-    line: int  # line in the CSV file (header is line 1)
-    patient_id: str
-    column: str
-    reason: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"line {self.line} ({self.patient_id}), column {self.column}: {self.detail}"
-
-
 def run_validate(params: Params) -> pd.DataFrame:
     """Check the CSV named in params, write the manifest and metrics, return the manifest."""
     data, rules = params.data, params.validate_
     table = _read_csv(data.csv)
     clinical = _clinical_columns(table, data)
     _require_columns(table, data, clinical)
-    lines = pd.Series(np.arange(len(table)) + 2, index=table.index)
     ids = table[data.id_column].astype(str)
+    rows = Rows(pd.Series(np.arange(len(table)) + 2, index=table.index), ids)
 
-    problems: list[Problem] = []
-    labels, label_problems = _check_labels(table[data.label_column], lines, ids, data.label_column)
-    problems += label_problems
-    values, value_problems = _check_clinical(table, clinical, lines, ids)
+    labels, problems = check_labels(table[data.label_column], rows)
+    values, value_problems = check_clinical(table, clinical, dict(rules.ranges), rows)
     problems += value_problems
-    problems += _check_duplicates(ids, lines, data.id_column)
+    problems += check_duplicates(table, [data.id_column, data.ecg_column, data.pcg_column], rows)
     ecg_paths = [resolve_path(p, data.root, data.path_rewrite) for p in table[data.ecg_column]]
     pcg_paths = [resolve_path(p, data.root, data.path_rewrite) for p in table[data.pcg_column]]
-    problems += _check_files(ecg_paths, pcg_paths, lines, ids, data, rules)
+    problems += _check_files(ecg_paths, pcg_paths, rows, data, rules, params.seed)
 
-    bad_lines = {p.line for p in problems}
-    keep = ~lines.isin(bad_lines)
-    _apply_policy(problems, len(table), int((~keep).sum()), rules)
+    keep = ~rows.lines.isin({p.line for p in problems})
+    label_columns = [c for c in table.columns if is_label_like(c) and c != data.label_column]
+    findings = dataset_findings(table, values, labels, label_columns)
+    report = _report(table, int(keep.sum()), problems, findings)
+    _print_summary(report, problems)
+    _apply_policy(report, rules)
 
     groups = table[data.group_column].astype(str) if data.group_column else ids
-    manifest = pd.DataFrame(
-        {
-            "line": lines,
-            "patient_id": ids,
-            "group": groups,
-            "ecg_path": [str(p) for p in ecg_paths],
-            "pcg_path": [str(p) for p in pcg_paths],
-            "label": labels,
-        }
-    ).join(values)[keep].reset_index(drop=True)
-    manifest["label"] = manifest["label"].astype(int)
-    manifest.insert(
-        len(manifest.columns) - len(clinical),
-        "split",
-        grouped_stratified_split(manifest["label"], manifest["group"], data.split, params.seed),
+    manifest = (
+        pd.DataFrame(
+            {
+                "line": rows.lines,
+                "patient_id": ids,
+                "group": groups,
+                "ecg_path": [str(p) for p in ecg_paths],
+                "pcg_path": [str(p) for p in pcg_paths],
+                "label": labels,
+            }
+        )
+        .join(values)[keep]
+        .reset_index(drop=True)
     )
+    manifest["label"] = manifest["label"].astype(int)
+    split = grouped_stratified_split(manifest["label"], manifest["group"], data.split, params.seed)
+    manifest.insert(len(manifest.columns) - len(clinical), "split", split)
+    report["class_counts"] = {
+        name: {
+            str(k): int(n) for k, n in manifest.loc[split == name, "label"].value_counts().items()
+        }
+        for name in SPLITS
+    }
     with atomic_path(MANIFEST_PATH) as tmp:
         manifest.to_csv(tmp, index=False)
-    report = _report(table, manifest, problems, values)
     write_json(METRICS_PATH, report)
-    _print_summary(report, problems)
+    for name, counts in report["class_counts"].items():
+        print(f"   {name}: healthy {counts.get('0', 0)}, abnormal {counts.get('1', 0)}")
     return manifest
 
 
@@ -105,7 +109,7 @@ def _clinical_columns(table: pd.DataFrame, data: DataParams) -> list[str]:
         return list(data.clinical_columns)
     reserved = {data.id_column, data.ecg_column, data.pcg_column, data.label_column}
     reserved |= {data.group_column, *data.ignore_columns} - {None}
-    candidates = [c for c in table.columns if c not in reserved]
+    candidates = [c for c in table.columns if c not in reserved and not is_label_like(c)]
     return [c for c in candidates if pd.to_numeric(table[c], errors="coerce").notna().any()]
 
 
@@ -129,148 +133,105 @@ def _require_columns(table: pd.DataFrame, data: DataParams, clinical: list[str])
         raise CardiofusionError(f"{data.csv}: no numeric clinical columns found")
 
 
-def _check_labels(
-    raw: pd.Series, lines: pd.Series, ids: pd.Series, column: str
-) -> tuple[pd.Series, list[Problem]]:
-    numeric = pd.to_numeric(raw, errors="coerce")
-    problems = []
-    for i in raw.index:
-        value, text = numeric[i], raw[i].strip()
-        if text == "":
-            reason, detail = "label_missing", "label is missing"
-        elif np.isnan(value):
-            reason, detail = "label_not_numeric", f"label {text!r} is not a number"
-        elif value != round(value):
-            reason, detail = "label_not_integral", f"label {text} is not 0 or 1 (never rounded)"
-        elif value not in (0, 1):
-            reason, detail = "label_out_of_range", f"label {text} is not 0 (healthy) or 1"
-        else:
-            continue
-        problems.append(Problem(int(lines[i]), ids[i], column, reason, detail))
-    return numeric, problems
-
-
-def _check_clinical(
-    table: pd.DataFrame, columns: list[str], lines: pd.Series, ids: pd.Series
-) -> tuple[pd.DataFrame, list[Problem]]:
-    values = table[columns].apply(pd.to_numeric, errors="coerce")
-    problems = []
-    for column in columns:
-        text = table[column].str.strip()
-        for i in text.index[(text != "") & values[column].isna()]:
-            detail = f"value {text[i]!r} is not a number (leave it empty if unknown)"
-            problems.append(Problem(int(lines[i]), ids[i], column, "clinical_not_numeric", detail))
-    return values, problems
-
-
-def _check_duplicates(ids: pd.Series, lines: pd.Series, column: str) -> list[Problem]:
-    repeated = ids.duplicated(keep="first")
-    return [
-        Problem(int(lines[i]), ids[i], column, "duplicate_id", f"patient id {ids[i]} repeats")
-        for i in ids.index[repeated]
-    ]
-
-
 def _check_files(
     ecg_paths: list[Path],
     pcg_paths: list[Path],
-    lines: pd.Series,
-    ids: pd.Series,
+    rows: Rows,
     data: DataParams,
     rules: ValidateParams,
+    seed: int,
 ) -> list[Problem]:
+    """Header checks of every file in parallel; a full decode of a seeded sample of them."""
+    sampled = set(
+        np.random.default_rng(seed).permutation(len(ecg_paths))[: rules.decode_sample].tolist()
+    )
+
+    def one(i: int) -> list[Problem]:
+        found = []
+        for column, path, check in (
+            (
+                data.ecg_column,
+                ecg_paths[i],
+                lambda p: check_image(p, rules.min_image_px, i in sampled),
+            ),
+            (
+                data.pcg_column,
+                pcg_paths[i],
+                lambda p: check_audio(p, rules.min_pcg_seconds, i in sampled),
+            ),
+        ):
+            issue = check_path(path, data.root) or check(path)
+            if issue:
+                found.append(rows.problem(rows.lines.index[i], column, *issue))
+        return found
+
     with ThreadPoolExecutor(max_workers=8) as pool:
-        ecg = list(pool.map(lambda p: _check_image(p, rules.min_image_px), ecg_paths))
-        pcg = list(pool.map(lambda p: _check_audio(p, rules.min_pcg_seconds), pcg_paths))
-    problems = []
-    for i, (ecg_issue, pcg_issue) in enumerate(zip(ecg, pcg, strict=True)):
-        line, pid = int(lines.iloc[i]), ids.iloc[i]
-        if ecg_issue:
-            problems.append(Problem(line, pid, data.ecg_column, *ecg_issue))
-        if pcg_issue:
-            problems.append(Problem(line, pid, data.pcg_column, *pcg_issue))
-    return problems
-
-
-def _check_image(path: Path, min_px: int) -> tuple[str, str] | None:
-    """Header check: exists, non-empty, an image Pillow can identify, not tiny."""
-    if not path.is_file():
-        return "file_missing", f"{path}: file not found (check data.root / data.path_rewrite)"
-    if path.stat().st_size == 0:
-        return "file_empty", f"{path}: file is empty"
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError) as exc:
-        return "image_unreadable", f"{path}: not a readable image ({exc})"
-    if min(width, height) < min_px:
-        return "image_too_small", f"{path}: {width}x{height} px, below {min_px} px"
-    return None
-
-
-def _check_audio(path: Path, min_seconds: float) -> tuple[str, str] | None:
-    """Header check: exists, non-empty, audio soundfile can read, long enough."""
-    if not path.is_file():
-        return "file_missing", f"{path}: file not found (check data.root / data.path_rewrite)"
-    if path.stat().st_size == 0:
-        return "file_empty", f"{path}: file is empty"
-    try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        return "audio_unreadable", f"{path}: not readable audio ({exc})"
-    if info.duration < min_seconds:
-        return "audio_too_short", f"{path}: {info.duration:.2f} s, below {min_seconds} s"
-    return None
-
-
-def _apply_policy(problems: list[Problem], n_rows: int, n_bad: int, rules: ValidateParams) -> None:
-    if not problems:
-        return
-    if rules.on_error == "fail":
-        raise CardiofusionError(
-            f"validation failed (validate.on_error: fail): {n_bad} of {n_rows} rows have "
-            f"problems\n{_summary(problems)}"
-        )
-    if n_bad / n_rows > rules.max_drop_fraction:
-        raise CardiofusionError(
-            f"validation would drop {n_bad} of {n_rows} rows ({n_bad / n_rows:.1%}), more than "
-            f"validate.max_drop_fraction={rules.max_drop_fraction}\n{_summary(problems)}"
-        )
-
-
-def _summary(problems: list[Problem]) -> str:
-    lines = []
-    for reason, count in Counter(p.reason for p in problems).most_common():
-        lines.append(f"  {reason}: {count}")
-        examples = [p for p in problems if p.reason == reason][:EXAMPLES_PER_REASON]
-        lines += [f"    {p}" for p in examples]
-    return "\n".join(lines)
+        return [p for found in pool.map(one, range(len(ecg_paths))) for p in found]
 
 
 def _report(
-    table: pd.DataFrame, manifest: pd.DataFrame, problems: list[Problem], values: pd.DataFrame
+    table: pd.DataFrame, kept: int, problems: list[Problem], findings: dict[str, object]
 ) -> dict[str, object]:
-    classes = {
-        split: {
-            str(label): int(n)
-            for label, n in manifest.loc[manifest.split == split, "label"].value_counts().items()
-        }
-        for split in SPLITS
-    }
     return {
         "rows_in": len(table),
-        "rows_kept": len(manifest),
-        "rows_dropped": len(table) - len(manifest),
+        "rows_kept": kept,
+        "rows_dropped": len(table) - kept,
         "problems_by_reason": dict(Counter(p.reason for p in problems).most_common()),
-        "missing_clinical_values": {c: int(n) for c, n in values.isna().sum().items() if n},
-        "class_counts": classes,
+        **findings,
     }
 
 
-def _print_summary(report: dict[str, object], problems: list[Problem]) -> None:
-    print(f"🔎 Validated {report['rows_in']} rows: kept {report['rows_kept']}, "
-          f"dropped {report['rows_dropped']}")
-    if problems:
-        print(_summary(problems))
-    for split, counts in report["class_counts"].items():  # type: ignore[union-attr]
-        print(f"   {split}: healthy {counts.get('0', 0)}, abnormal {counts.get('1', 0)}")
+def _apply_policy(report: dict[str, object], rules: ValidateParams) -> None:
+    rows_in, dropped = report["rows_in"], report["rows_dropped"]
+    if dropped and rules.on_error == "fail":
+        raise CardiofusionError(
+            f"validation failed (validate.on_error: fail): {dropped} of {rows_in} rows have "
+            "problems, listed above by reason. Fix them, or set validate.on_error: drop."
+        )
+    if dropped == rows_in:
+        raise CardiofusionError(
+            f"validation dropped all {rows_in} rows (reasons above); nothing is left to train on"
+        )
+    if dropped / rows_in > rules.max_drop_fraction:
+        raise CardiofusionError(
+            f"validation would drop {dropped} of {rows_in} rows ({dropped / rows_in:.1%}), more "
+            f"than validate.max_drop_fraction={rules.max_drop_fraction} (reasons above)"
+        )
+
+
+def _print_summary(report: dict[str, Any], problems: list[Problem]) -> None:
+    print(
+        f"🔎 Validated {report['rows_in']} rows: kept {report['rows_kept']}, "
+        f"dropped {report['rows_dropped']}"
+    )
+    for reason, count in report["problems_by_reason"].items():
+        of_reason = [p for p in problems if p.reason == reason]
+        print(f"  {reason}: {count} in {len({p.line for p in of_reason})} rows")
+        examples = of_reason[:EXAMPLES_PER_REASON]
+        print("\n".join(f"    {p}" for p in examples))
+    for header in report["headers_that_look_like_values"]:
+        print(
+            f"  ⚠️  column header {header!r} looks like a value, not a name: was the header row "
+            "shifted or a data row used as header? (it is treated as a clinical column)"
+        )
+    for column in report["constant_clinical_columns"]:
+        print(f"  ⚠️  clinical column {column!r} is constant: it carries no information")
+    if report["rows_with_missing_clinical"]:
+        print(
+            f"  ⚠️  {report['rows_with_missing_clinical']} rows have missing clinical values "
+            f"(imputed from the train split): {report['missing_clinical_values']}"
+        )
+    complete, distinct = report["complete_clinical_rows"], report["distinct_clinical_vectors"]
+    if complete and distinct < 0.5 * complete:
+        print(
+            f"  ⚠️  only {distinct} distinct clinical vectors among {complete} complete rows; "
+            f"{report['rows_sharing_a_clinical_vector']} rows share theirs with another row: "
+            "copies of imputed records teach the model nothing new"
+        )
+    for column, agreement in report["label_agreement"].items():
+        print(
+            f"  ⚠️  {column} disagrees with the target in {agreement['disagree']} of "
+            f"{agreement['compared']} rows (excluded from the inputs):"
+        )
+        for value, counts in agreement["table"].items():
+            print(f"       {value}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))

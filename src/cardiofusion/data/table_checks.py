@@ -1,0 +1,130 @@
+"""Checks of the metadata table itself: labels, clinical values, duplicates, and dataset-level
+smells (imputed copies, a header that is a value, per-modality label columns)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One row-level problem; the row is dropped (or the run refused) because of it."""
+
+    line: int  # line in the CSV file (header is line 1)
+    patient_id: str
+    column: str
+    reason: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"line {self.line} ({self.patient_id}), column {self.column}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What every row check needs to name a row: its CSV line and patient id."""
+
+    lines: pd.Series
+    ids: pd.Series
+
+    def problem(self, i: object, column: str, reason: str, detail: str) -> Problem:
+        return Problem(int(self.lines[i]), str(self.ids[i]), column, reason, detail)
+
+
+_LABEL_LIKE = re.compile(r"(^label[_\W]|[_\W]label$|^target[_\W]|^y[_\W])", re.IGNORECASE)
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def is_label_like(column: str) -> bool:
+    """Per-modality label columns such as `label_ecg`: never clinical inputs (they leak)."""
+    return bool(_LABEL_LIKE.search(column))
+
+
+def check_labels(raw: pd.Series, rows: Rows) -> tuple[pd.Series, list[Problem]]:
+    """0/1 labels only: a missing, non-numeric or fractional label is never rounded."""
+    numeric = pd.to_numeric(raw, errors="coerce")
+    problems = []
+    for i in raw.index:
+        value, text = numeric[i], raw[i].strip()
+        if text == "":
+            reason, detail = "label_missing", "label is missing"
+        elif np.isnan(value):
+            reason, detail = "label_not_numeric", f"label {text!r} is not a number"
+        elif value != round(value):
+            reason, detail = "label_not_integral", f"label {text} is not 0 or 1 (never rounded)"
+        elif value not in (0, 1):
+            reason, detail = "label_out_of_range", f"label {text} is not 0 (healthy) or 1"
+        else:
+            continue
+        problems.append(rows.problem(i, str(raw.name), reason, detail))
+    return numeric, problems
+
+
+def check_clinical(
+    table: pd.DataFrame, columns: list[str], ranges: dict[str, tuple[float, float]], rows: Rows
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Numeric values (empty = missing, imputed later) within the optional ranges."""
+    values = table[columns].apply(pd.to_numeric, errors="coerce")
+    problems = []
+    for column in columns:
+        text = table[column].str.strip()
+        for i in text.index[(text != "") & values[column].isna()]:
+            detail = f"value {text[i]!r} is not a number (leave it empty if unknown)"
+            problems.append(rows.problem(i, column, "clinical_not_numeric", detail))
+        if column in ranges:
+            low, high = ranges[column]
+            outside = values[column].notna() & ~values[column].between(low, high)
+            for i in values.index[outside]:
+                detail = f"value {values.at[i, column]:g} outside validate.ranges [{low}, {high}]"
+                problems.append(rows.problem(i, column, "clinical_out_of_range", detail))
+    return values, problems
+
+
+def check_duplicates(table: pd.DataFrame, columns: list[str], rows: Rows) -> list[Problem]:
+    """A repeated patient id or file path: later occurrences are problems, the first is kept."""
+    problems = []
+    for column in columns:
+        normalized = table[column].str.strip().str.replace("\\", "/", regex=False)
+        for i in normalized.index[normalized.duplicated(keep="first")]:
+            first = rows.lines[normalized.index[normalized == normalized[i]][0]]
+            reason = "duplicate_id" if column == columns[0] else "duplicate_path"
+            detail = f"{normalized[i]} repeats line {first}"
+            problems.append(rows.problem(i, column, reason, detail))
+    return problems
+
+
+def dataset_findings(
+    table: pd.DataFrame, values: pd.DataFrame, labels: pd.Series, label_columns: list[str]
+) -> dict[str, object]:
+    """Smells that concern the whole file rather than one row; reported, never dropped."""
+    complete = values.dropna()
+    vector_counts = complete.value_counts()
+    return {
+        "headers_that_look_like_values": [c for c in table.columns if _NUMBER.match(c.strip())],
+        "constant_clinical_columns": [c for c in values if values[c].nunique(dropna=True) <= 1],
+        "rows_with_missing_clinical": int(values.isna().any(axis=1).sum()),
+        "missing_clinical_values": {c: int(n) for c, n in values.isna().sum().items() if n},
+        "complete_clinical_rows": len(complete),
+        "distinct_clinical_vectors": len(vector_counts),
+        "rows_sharing_a_clinical_vector": int(vector_counts[vector_counts > 1].sum()),
+        "label_agreement": {
+            column: _contingency(table[column], labels) for column in label_columns
+        },
+    }
+
+
+def _contingency(other: pd.Series, labels: pd.Series) -> dict[str, object]:
+    """Counts of (per-modality label, target label) pairs and how often they disagree."""
+    other_values = pd.to_numeric(other, errors="coerce")
+    both = other_values.notna() & labels.isin([0, 1])
+    pairs = pd.crosstab(other_values[both], labels[both])
+    table = {
+        f"{other.name}={a:g}": {f"target={b:g}": int(pairs.at[a, b]) for b in pairs.columns}
+        for a in pairs.index
+    }
+    disagree = int((other_values[both] != labels[both]).sum())
+    return {"table": table, "disagree": disagree, "compared": int(both.sum())}
