@@ -99,3 +99,20 @@ def test_clinical_encoder_uses_train_statistics_and_marks_missing():
     assert row[1] > 0 and row[5] > 0
     again = ClinicalEncoder.from_dict(encoder.to_dict())
     assert np.array_equal(again.transform(train), encoded)
+
+
+def test_categorical_columns_are_inferred_from_integer_values(tiny_params, tiny_demo, tmp_path,
+                                                             monkeypatch, capsys):
+    from cardiofusion.data.validate import run_validate
+    from cardiofusion.featurize import run_featurize
+
+    monkeypatch.chdir(tmp_path)
+    data = tiny_params.data.model_copy(update={"root": tiny_demo.parent})
+    clinical = tiny_params.clinical.model_copy(update={"categorical": "auto"})
+    params = tiny_params.model_copy(update={"data": data, "clinical": clinical})
+    run_validate(params)
+    features = run_featurize(params)
+    inferred = set(features.spec.clinical.categorical)
+    assert {"sex", "cp", "restecg", "slp", "caa", "thall", "fbs", "exng"} <= inferred
+    assert not inferred & {"age", "trtbps", "chol", "thalachh", "oldpeak"}  # many values / float
+    assert "Categorical clinical columns (auto):" in capsys.readouterr().out

@@ -60,12 +60,17 @@ def _corrupt_copies(real_data: Path, root: Path) -> dict[str, tuple[str, str]]:
     (root / "pcg/truncated.wav").write_bytes(whole[: len(whole) // 2])
     (root / "ecg/empty.png").write_bytes(b"")
     (root / "ecg/text.jpg").write_text("patient notes, not a scan")
+    (root / "pcg/notes.wav").write_text("not a recording")
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), "white").save(root / "ecg/thumb.png")
     with wave.open(str(root / "pcg/short.wav"), "wb") as short:
         short.setnchannels(1), short.setsampwidth(2), short.setframerate(2000)
         short.writeframes(b"\x00\x00" * 1000)
     rows |= {"B1": ("ecg/empty.png", spare[0][1]), "B2": ("ecg/text.jpg", spare[1][1]),
              "B3": (spare[2][0], "pcg/truncated.wav"), "B4": (spare[3][0], "pcg/short.wav"),
-             "B5": ("../outside.jpg", spare[4][1]), "B6": (spare[5][0], "pcg/absent.wav")}
+             "B5": ("../outside.jpg", spare[4][1]), "B6": (spare[5][0], "pcg/absent.wav"),
+             "B7": ("ecg/thumb.png", "pcg/notes.wav")}
     return rows
 
 
@@ -95,6 +100,7 @@ def test_real_files_validate_and_each_corrupt_copy_is_named(real_data, tmp_path,
         "B4": "short.wav: 0.50 s, below 2.0 s",
         "B5": "outside data.root",
         "B6": "absent.wav: file not found",
+        "B7": "thumb.png: 40x30 px, below 64 px",
     }
     for pid, message in expected.items():
         assert f"({pid})" in out and message in out, pid
@@ -102,8 +108,9 @@ def test_real_files_validate_and_each_corrupt_copy_is_named(real_data, tmp_path,
     assert report["rows_kept"] == 8
     assert report["problems_by_reason"] == {
         "file_empty": 1, "image_unreadable": 1, "audio_truncated": 1, "audio_too_short": 1,
-        "path_outside_root": 1, "file_missing": 1,
+        "path_outside_root": 1, "file_missing": 1, "image_too_small": 1, "audio_unreadable": 1,
     }
+    assert "notes.wav: not readable audio" in out
 
 
 @pytest.mark.parametrize(("edit", "reason"), [

@@ -103,7 +103,8 @@ class EcgParams(_Section):
 
 
 class ClinicalParams(_Section):
-    categorical: list[str] = []
+    categorical: list[str] | Literal["auto"] = "auto"
+    max_categories: int = Field(10, ge=2)  # `auto`: integer columns with at most this many values
 
 
 class FeaturizeParams(_Section):

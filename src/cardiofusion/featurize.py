@@ -22,7 +22,8 @@ MANIFEST_COLUMNS = ("line", "patient_id", "group", "ecg_path", "pcg_path", "labe
 def run_featurize(params: Params) -> FeatureSet:
     manifest = pd.read_csv(MANIFEST_PATH, dtype={"patient_id": str, "group": str})
     clinical_columns = [c for c in manifest.columns if c not in MANIFEST_COLUMNS]
-    unknown = sorted(set(params.clinical.categorical) - set(clinical_columns))
+    categorical = _categorical_columns(manifest, clinical_columns, params)
+    unknown = sorted(set(categorical) - set(clinical_columns))
     if unknown:
         raise CardiofusionError(
             f"clinical.categorical names {unknown}, which are not clinical columns of the "
@@ -36,7 +37,7 @@ def run_featurize(params: Params) -> FeatureSet:
                  disable=None)
         )
     train = manifest[manifest["split"] == "train"]
-    encoder = ClinicalEncoder.fit(train, clinical_columns, list(params.clinical.categorical))
+    encoder = ClinicalEncoder.fit(train, clinical_columns, categorical)
     features = FeatureSet(
         ecg=np.stack([image for image, _, _ in decoded]),
         pcg=np.stack([spectrogram for _, spectrogram, _ in decoded]).astype(np.float16),
@@ -54,6 +55,22 @@ def run_featurize(params: Params) -> FeatureSet:
         f"{params.pcg.duration_s:g} s were padded)"
     )
     return features
+
+
+def _categorical_columns(
+    manifest: pd.DataFrame, columns: list[str], params: Params
+) -> list[str]:
+    """Declared categorical columns, or (auto) integer-valued ones with few distinct values."""
+    if params.clinical.categorical != "auto":
+        return list(params.clinical.categorical)
+    inferred = []
+    for column in columns:
+        values = manifest[column].dropna()
+        few = values.nunique() <= params.clinical.max_categories
+        if len(values) and few and (values == values.round()).all():
+            inferred.append(column)
+    print(f"   Categorical clinical columns (auto): {', '.join(inferred) or 'none'}")
+    return inferred
 
 
 def _featurize_pair(
