@@ -75,23 +75,9 @@ def run_train(params: Params) -> dict[str, object]:
                 correct += int(((logits > 0).float() == labels).sum())
             train_loss, train_acc = loss_sum / len(sampler), correct / len(sampler)
 
-            # validation: metrics and per-patient modality contributions
-            with torch.no_grad():
-                val_embeddings = embed_split(model, val)
-                reference = {m: e.mean(0, keepdim=True) for m, e in
-                             embed_split(model, train, reference_rows).items()}
-                val_logits = model.fuse(val_embeddings)
-                val_loss = balanced_bce(val_logits, val.labels)
-                val_metrics = classification_metrics(
-                    val.labels.cpu().numpy(), torch.sigmoid(val_logits).cpu().numpy()
-                )
-                baseline = baseline_embeddings(
-                    val_embeddings, params.contributions.baseline, reference,
-                    torch.Generator().manual_seed(params.seed),
-                )
-                shares = modality_shares(
-                    model, val_embeddings, params.contributions.method, baseline
-                )
+            val_loss, val_metrics, shares, reference = validate_epoch(
+                model, val, train, reference_rows, params
+            )
 
             print(f"\n📊 Epoch {epoch}/{tp.epochs}")
             print(f"   Train Loss: {train_loss:.4f} | Train Acc: {train_acc:.2%}")
@@ -130,6 +116,34 @@ def run_train(params: Params) -> dict[str, object]:
     print(f"\n🏁 Trained {epoch} epochs in {time.perf_counter() - started:.0f} s; best epoch "
           f"{best['epoch']} saved to {MODEL_PATH}")
     return summary
+
+
+@torch.no_grad()
+def validate_epoch(
+    model: MultimodalNet,
+    val: SplitTensors,
+    train: SplitTensors,
+    reference_rows: torch.Tensor,
+    params: Params,
+) -> tuple[float, dict[str, float], dict[str, float], dict[str, torch.Tensor]]:
+    """Validation loss and metrics, per-patient contributions, and the train mean embedding.
+
+    Contributions reuse the validation embeddings: only the fusion head is re-run.
+    """
+    val_embeddings = embed_split(model, val)
+    reference = {
+        m: e.mean(0, keepdim=True) for m, e in embed_split(model, train, reference_rows).items()
+    }
+    val_logits = model.fuse(val_embeddings)
+    metrics = classification_metrics(
+        val.labels.cpu().numpy(), torch.sigmoid(val_logits).cpu().numpy()
+    )
+    baseline = baseline_embeddings(
+        val_embeddings, params.contributions.baseline, reference,
+        torch.Generator().manual_seed(params.seed),
+    )
+    shares = modality_shares(model, val_embeddings, params.contributions.method, baseline)
+    return balanced_bce(val_logits, val.labels), metrics, shares, reference
 
 
 def param_groups(model: MultimodalNet, tp: TrainParams) -> list[dict[str, object]]:
