@@ -9,11 +9,12 @@ from __future__ import annotations
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from cardiofusion import __version__
-from cardiofusion.config import ModelParams
+from cardiofusion.config import ModelParams, Params
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.patient import FeatureSpec
 from cardiofusion.io import atomic_path
@@ -78,3 +79,48 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
         threshold=float(payload["threshold"]),
         info={**payload["info"], "versions": payload["versions"]},
     )
+
+
+def save_training_state(
+    path: Path,
+    params: Params,
+    model: MultimodalNet,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    progress: dict[str, object],
+) -> None:
+    """Everything a resumed run needs to continue exactly as an uninterrupted one would."""
+    payload = {
+        "params": params.model_dump(mode="json", by_alias=True),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        **progress,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_training_state(
+    path: Path,
+    params: Params,
+    model: MultimodalNet,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+) -> dict[str, Any]:
+    """Restore model, optimizer and random state in place; return the saved progress."""
+    if not path.is_file():
+        raise CardiofusionError(f"{path}: no training checkpoint to resume from; run without "
+                                "--resume")
+    state = torch.load(path, weights_only=True)
+    if state["params"] != params.model_dump(mode="json", by_alias=True):
+        raise CardiofusionError(
+            f"{path} was written with other params; resume only with the same params.yaml "
+            "(or run without --resume)"
+        )
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    return state

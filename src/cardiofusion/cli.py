@@ -13,44 +13,44 @@ from cardiofusion.config import Params, load_params
 from cardiofusion.errors import CardiofusionError
 
 
-def _demo_data(params: Params) -> object:
+def _demo_data(params: Params, args: argparse.Namespace) -> object:
     from cardiofusion.data.demo import generate_demo
 
     return generate_demo(params.demo, params.seed)
 
 
-def _validate(params: Params) -> object:
+def _validate(params: Params, args: argparse.Namespace) -> object:
     from cardiofusion.data.validate import run_validate
 
     return run_validate(params)
 
 
-def _featurize(params: Params) -> object:
+def _featurize(params: Params, args: argparse.Namespace) -> object:
     from cardiofusion.featurize import run_featurize
 
     return run_featurize(params)
 
 
-def _train(params: Params) -> object:
+def _train(params: Params, args: argparse.Namespace) -> object:
     from cardiofusion.train import run_train
 
-    return run_train(params)
+    return run_train(params, resume=args.resume)
 
 
-def _evaluate(params: Params) -> object:
+def _evaluate(params: Params, args: argparse.Namespace) -> object:
     from cardiofusion.evaluate import run_evaluate
 
     return run_evaluate(params)
 
 
-def _report(params: Params) -> object:
+def _report(params: Params, args: argparse.Namespace) -> object:
     from cardiofusion.report import run_report
 
     return run_report(params)
 
 
 # Imports happen inside each command so `cardiofusion validate` does not pay for torch.
-COMMANDS: dict[str, tuple[Callable[[Params], object], str]] = {
+COMMANDS: dict[str, tuple[Callable[[Params, argparse.Namespace], object], str]] = {
     "demo-data": (_demo_data, "write the demo dataset (ECG images, PCG WAVs, metadata CSV)"),
     "validate": (_validate, "check the metadata CSV and its files; write manifest and split"),
     "featurize": (_featurize, "decode every file once into cached feature arrays"),
@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("out", nargs="?", help="output folder (demo.out_dir)")
             sub.add_argument("--patients", type=int, help="number of patients (demo.patients)")
             sub.add_argument("--seed", type=int, help="random seed (seed)")
+        if name == "train":
+            sub.add_argument("--resume", action="store_true",
+                             help="continue from the last completed epoch (same params)")
     return parser
 
 
@@ -83,12 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides += [f"{key}={value}" for key, value in shortcuts.items() if value is not None]
     try:
         params = load_params(args.params, overrides)
-        COMMANDS[args.command][0](params)
+        COMMANDS[args.command][0](params, args)
     except CardiofusionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted: nothing half-written was left behind", file=sys.stderr)
+        print("interrupted: files are written atomically, nothing half-written was left; "
+              "continue training with `cardiofusion train --resume`", file=sys.stderr)
         return 130
     return 0
 

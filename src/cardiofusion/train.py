@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +18,7 @@ from dvclive import Live
 from torch.utils.data import WeightedRandomSampler
 
 from cardiofusion.augment import augment_batch, drop_modalities
-from cardiofusion.checkpoint import save_model
+from cardiofusion.checkpoint import load_training_state, save_model, save_training_state
 from cardiofusion.config import MODALITIES, Params, TrainParams
 from cardiofusion.contributions import baseline_embeddings, modality_shares
 from cardiofusion.features.cache import FeatureSet
@@ -28,11 +29,13 @@ from cardiofusion.model import MultimodalNet
 from cardiofusion.reproducibility import pick_device, seed_everything
 
 MODEL_PATH = Path("models/best_multimodal_model_retrained.pth")
+CHECKPOINT_PATH = Path("models/training_state.pth")
 METRICS_PATH = Path("metrics/train.json")
 LIVE_DIR = Path("dvclive/train")
 
 
-def run_train(params: Params) -> dict[str, object]:
+def run_train(params: Params, resume: bool = False) -> dict[str, object]:
+    """Train from scratch, or continue from the last completed epoch's checkpoint."""
     tp = params.train
     generator = seed_everything(params.seed)
     device = pick_device(params.device)
@@ -46,11 +49,16 @@ def run_train(params: Params) -> dict[str, object]:
     ]
     _print_header(device, tp, train)
 
-    best = {"val_loss": math.inf, "epoch": 0}
-    stale_epochs = 0
+    best: dict[str, Any] = {"val_loss": math.inf, "epoch": 0}
+    stale_epochs, first_epoch = 0, 1
+    if resume:
+        state = load_training_state(CHECKPOINT_PATH, params, model, optimizer, generator)
+        best, stale_epochs, first_epoch = state["best"], state["stale_epochs"], state["epoch"] + 1
+        print(f"↩️  Resuming after epoch {state['epoch']} (best so far: epoch {best['epoch']})")
     started = time.perf_counter()
-    with Live(dir=str(LIVE_DIR), save_dvc_exp=False, dvcyaml=None) as live:
-        for epoch in range(1, tp.epochs + 1):
+    epoch = first_epoch - 1
+    with Live(dir=str(LIVE_DIR), save_dvc_exp=False, dvcyaml=None, resume=resume) as live:
+        for epoch in range(first_epoch, tp.epochs + 1):
             # one pass over the (re-sampled) training set
             model.train()
             loss_sum, correct = 0.0, 0
@@ -106,10 +114,12 @@ def run_train(params: Params) -> dict[str, object]:
                 print("   ✅ New best model!")
             else:
                 stale_epochs += 1
-                if tp.patience and stale_epochs >= tp.patience:
-                    print(f"\n⏹️  Early stopping: no validation-loss improvement in "
-                          f"{tp.patience} epochs (best epoch {best['epoch']})")
-                    break
+            save_training_state(CHECKPOINT_PATH, params, model, optimizer, generator,
+                                {"epoch": epoch, "best": best, "stale_epochs": stale_epochs})
+            if tp.patience and stale_epochs >= tp.patience:
+                print(f"\n⏹️  Early stopping: no validation-loss improvement in "
+                      f"{tp.patience} epochs (best epoch {best['epoch']})")
+                break
 
     summary = {**best, "epochs_run": epoch, "stopped_early": epoch < tp.epochs}
     write_json(METRICS_PATH, summary)
