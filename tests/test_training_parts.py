@@ -1,7 +1,11 @@
+import math
+
+import pytest
 import torch
 from torch import nn
 
 from cardiofusion.augment import augment_batch, drop_modalities
+from cardiofusion.balancing import modulate_gradients, ogm_coefficients
 from cardiofusion.config import ModelParams, TrainParams
 from cardiofusion.contributions import ablation_effects, shapley_effects, shares
 from cardiofusion.model import MultimodalNet
@@ -108,3 +112,24 @@ def test_modality_dropout_hides_about_the_requested_share():
     for m, e in embeddings.items():
         replaced = (dropped[m] != e).any(dim=1).float().mean().item()
         assert abs(replaced - 0.3) < 0.04
+
+
+def test_ogm_ge_slows_only_the_modality_ahead_of_the_others():
+    labels = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    aux = {"ecg": torch.tensor([4.0, 4.0, -4.0, -4.0]),  # confident and right
+           "pcg": torch.zeros(4), "clinical": torch.zeros(4)}  # 0.5 each
+    k = ogm_coefficients(aux, labels, alpha=0.5)
+    ratio = torch.sigmoid(torch.tensor(4.0)).item() / 0.5
+    assert k["ecg"] == pytest.approx(1 - math.tanh(0.5 * (ratio - 1)))
+    assert k["pcg"] == k["clinical"] == 1.0
+
+
+def test_modulated_gradients_shrink_for_the_slowed_encoder():
+    model = MultimodalNet(SMALL, clinical_features=3)
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    modulate_gradients(model, {"ecg": 0.0, "pcg": 1.0, "clinical": 1.0},
+                       torch.Generator().manual_seed(0))
+    ecg_grads = [p.grad for p in model.encoders["ecg"].parameters() if p.numel() > 1]
+    assert all(g.abs().max() < 1e-6 for g in ecg_grads)  # scaled to 0; std of ones is 0
+    assert all(torch.equal(p.grad, torch.ones_like(p)) for p in model.encoders["pcg"].parameters())

@@ -129,14 +129,17 @@ class TrainParams(_Section):
     aux_weight: float = Field(0.2, ge=0)
     lr_multipliers: PerModality = PerModality(ecg=1.0, pcg=2.0, clinical=0.5)
     sampler: Literal["weighted", "none"] = "weighted"
-    balance: Literal["aux", "none"] = "aux"
+    balance: Literal["aux", "ogm_ge", "none"] = "aux"
+    ogm_alpha: float = Field(0.3, gt=0)  # strength of the OGM-GE modulation
     augment: bool = True
     modality_dropout: float = Field(0.0, ge=0, lt=1)
 
     @model_validator(mode="after")
     def _aux_needs_weight(self) -> TrainParams:
-        if self.balance == "aux" and self.aux_weight == 0:
-            raise ValueError("train.balance=aux needs train.aux_weight > 0 (or set balance=none)")
+        if self.balance in ("aux", "ogm_ge") and self.aux_weight == 0:
+            raise ValueError(
+                f"train.balance={self.balance} needs train.aux_weight > 0 (or set balance=none)"
+            )
         return self
 
 

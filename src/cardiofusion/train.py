@@ -18,6 +18,7 @@ from dvclive import Live
 from torch.utils.data import WeightedRandomSampler
 
 from cardiofusion.augment import augment_batch, drop_modalities
+from cardiofusion.balancing import modulate_gradients, ogm_coefficients
 from cardiofusion.checkpoint import load_training_state, save_model, save_training_state
 from cardiofusion.config import MODALITIES, Params, TrainParams
 from cardiofusion.contributions import baseline_embeddings, modality_shares
@@ -70,7 +71,7 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
                 embeddings = model.embed(inputs)
                 logits = model.fuse(drop_modalities(embeddings, tp.modality_dropout, generator))
                 loss = F.binary_cross_entropy_with_logits(logits, labels)
-                if tp.balance == "aux":
+                if tp.balance != "none":
                     aux = model.aux_logits(embeddings)
                     aux_loss = sum(
                         F.binary_cross_entropy_with_logits(aux[m], labels) for m in MODALITIES
@@ -78,6 +79,9 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
                     loss = loss + tp.aux_weight * aux_loss
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                if tp.balance == "ogm_ge":
+                    coefficients = ogm_coefficients(aux, labels, tp.ogm_alpha)
+                    modulate_gradients(model, coefficients, generator)
                 optimizer.step()
                 loss_sum += loss.item() * len(rows)
                 correct += int(((logits > 0).float() == labels).sum())
@@ -190,7 +194,8 @@ def _print_header(device: torch.device, tp: TrainParams, train: SplitTensors) ->
     print(f"⚖️  Train class distribution: healthy {counts[0]} : abnormal {counts[1]}")
     if tp.sampler == "weighted":
         print(f"   Sampler weights: healthy {1 / counts[0]:.4f}, abnormal {1 / counts[1]:.4f}")
-    print(f"   Auxiliary weight: {tp.aux_weight if tp.balance == 'aux' else 0} | LR multipliers: "
+    print(f"   Balance: {tp.balance} | Auxiliary weight: "
+          f"{tp.aux_weight if tp.balance != 'none' else 0} | LR multipliers: "
           + ", ".join(f"{m}={v:g}x" for m, v in tp.lr_multipliers.as_dict().items()))
 
 
