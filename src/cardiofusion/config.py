@@ -109,6 +109,7 @@ class ClinicalParams(_Section):
 
 class FeaturizeParams(_Section):
     n_jobs: int = Field(2, ge=1)
+    cache_dir: Path = Path("data/featurize_cache")  # per-file features reused across runs
 
 
 class ModelParams(_Section):

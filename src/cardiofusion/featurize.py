@@ -1,12 +1,23 @@
-"""Featurize stage: decode every file once into cached arrays that training reads fast."""
+"""Featurize stage: decode every file once into cached arrays that training reads fast.
+
+Each file's features are kept in a content-addressed store (features/store.py), so a re-run
+decodes only files it has not seen with the current parameters: new rows, edited files, or one
+modality whose parameters changed.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from multiprocessing import Pool
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from cardiofusion.config import EcgParams, Params, PcgParams
@@ -14,7 +25,9 @@ from cardiofusion.data.validate import MANIFEST_PATH
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.cache import FEATURES_DIR, FeatureSet
 from cardiofusion.features.clinical import ClinicalEncoder
-from cardiofusion.features.patient import FeatureSpec, featurize_signals
+from cardiofusion.features.patient import FeatureSpec, ecg_array, pcg_array
+from cardiofusion.features.pcg import frame_count
+from cardiofusion.features.store import FeatureStore, entry_key
 
 MANIFEST_COLUMNS = ("line", "patient_id", "group", "ecg_path", "pcg_path", "label", "split")
 
@@ -29,22 +42,14 @@ def run_featurize(params: Params) -> FeatureSet:
             f"clinical.categorical names {unknown}, which are not clinical columns of the "
             f"manifest ({', '.join(clinical_columns)})"
         )
-    pairs = list(zip(manifest["ecg_path"], manifest["pcg_path"], strict=True))
-    work = partial(_featurize_pair, pcg=params.pcg, ecg=params.ecg)
-    with Pool(params.featurize.n_jobs) as pool:
-        decoded = list(
-            tqdm(pool.imap(work, pairs, chunksize=8), total=len(pairs), desc="featurize",
-                 disable=None)
-        )
+    ecg, pcg = _signal_features(manifest, params)
     train = manifest[manifest["split"] == "train"]
     encoder = ClinicalEncoder.fit(train, clinical_columns, categorical)
     features = FeatureSet(
-        ecg=np.stack([image for image, _, _ in decoded]),
-        pcg=np.stack([spectrogram for _, spectrogram, _ in decoded]).astype(np.float16),
+        ecg=ecg["image"],
+        pcg=pcg["spectrogram"],
         clinical=encoder.transform(manifest),
-        index=manifest[["patient_id", "label", "split"]].assign(
-            pcg_padded=[padded for _, _, padded in decoded]
-        ),
+        index=manifest[["patient_id", "label", "split"]].assign(pcg_padded=pcg["padded"]),
         spec=FeatureSpec(pcg=params.pcg, ecg=params.ecg, clinical=encoder),
     )
     features.save(FEATURES_DIR)
@@ -73,7 +78,151 @@ def _categorical_columns(
     return inferred
 
 
-def _featurize_pair(
-    paths: tuple[str, str], pcg: PcgParams, ecg: EcgParams
-) -> tuple[np.ndarray, np.ndarray, bool]:
-    return featurize_signals(paths[0], paths[1], pcg, ecg)
+@dataclass(frozen=True)
+class _Modality:
+    """How one kind of file becomes a store record: its layout and its decoder."""
+
+    record: Callable[[Any], np.dtype]
+    decode: Callable[[str, Any], np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Stack:
+    """A record's fields stacked over all patients, filled row by row from store or decoder."""
+
+    fields: dict[str, np.ndarray]
+    filled: np.ndarray  # bool per row
+
+    @classmethod
+    def empty(cls, record: np.dtype, rows: int) -> _Stack:
+        fields = {
+            name: np.empty((rows, *field.shape), field.base)
+            for name, (field, _) in record.fields.items()
+        }
+        return cls(fields, np.zeros(rows, dtype=bool))
+
+    def put(self, row: int, entry: np.ndarray) -> None:
+        for name, stacked in self.fields.items():
+            stacked[row] = entry[name]
+        self.filled[row] = True
+
+
+def _signal_features(
+    manifest: pd.DataFrame, params: Params
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """ECG and PCG record fields for every row: stored ones loaded, the rest decoded."""
+    store = FeatureStore(params.featurize.cache_dir)
+    store.prepare()
+    n_jobs = params.featurize.n_jobs
+    settings = {"ecg": (ECG, params.ecg), "pcg": (PCG, params.pcg)}
+    paths = {kind: manifest[f"{kind}_path"].tolist() for kind in settings}
+    digests = store.file_digests([*paths["ecg"], *paths["pcg"]], n_jobs)
+    digests_of = {"ecg": digests[: len(manifest)], "pcg": digests[len(manifest) :]}
+    keys, stacks = {}, {}
+    for kind, (modality, values) in settings.items():
+        record = modality.record(values)
+        keys[kind] = [entry_key(digest, values) for digest in digests_of[kind]]
+        stacks[kind] = _Stack.empty(record, len(manifest))
+        _load_stored(store, kind, record, stacks[kind], keys[kind], n_jobs)
+    missing = {
+        (kind, keys[kind][row]): paths[kind][row]
+        for kind in settings
+        for row in np.flatnonzero(~stacks[kind].filled)
+    }
+    decoded = _decode(store, settings, missing, n_jobs)
+    for kind, stack in stacks.items():
+        for row in np.flatnonzero(~stack.filled):
+            stack.put(row, decoded[kind, keys[kind][row]])
+    _report_reuse(store, missing, len(manifest))
+    return stacks["ecg"].fields, stacks["pcg"].fields
+
+
+def _report_reuse(store: FeatureStore, missing: dict[tuple[str, str], str], rows: int) -> None:
+    decoded = {kind: sum(1 for missed, _ in missing if missed == kind) for kind in ("ecg", "pcg")}
+    print(
+        f"♻️  Feature cache {store.root}: decoded {decoded['ecg']} ECG and {decoded['pcg']} PCG "
+        f"files, reused {rows - decoded['ecg']} and {rows - decoded['pcg']}"
+    )
+
+
+def _load_stored(
+    store: FeatureStore, kind: str, record: np.dtype, stack: _Stack, keys: list[str], n_jobs: int
+) -> None:
+    """Fill the rows whose records are stored, in threads (file reads release the GIL), so
+    stored records never travel between processes or sit in memory twice."""
+    shares = [range(first, len(keys), n_jobs) for first in range(n_jobs)]
+    load = partial(_load_rows, stack, store, kind, record, keys)
+    with ThreadPoolExecutor(n_jobs) as threads:
+        list(threads.map(load, shares))
+
+
+def _load_rows(
+    stack: _Stack, store: FeatureStore, kind: str, record: np.dtype, keys: list[str],
+    rows: range,
+) -> None:
+    """One thread's share of the rows (one task per thread: a task per file costs more)."""
+    for row in rows:
+        entry = store.load(kind, keys[row], record)
+        if entry is not None:
+            stack.put(row, entry)
+
+
+def _decode(
+    store: FeatureStore,
+    settings: dict[str, tuple[_Modality, BaseModel]],
+    missing: dict[tuple[str, str], str],
+    n_jobs: int,
+) -> dict[tuple[str, str], np.ndarray]:
+    """Decode and store each missing (kind, key); a file named twice is decoded once."""
+    if not missing:
+        return {}
+    work = partial(_decode_and_store, store=store, settings=settings)
+    chunk = max(1, min(8, len(missing) // (4 * n_jobs)))  # few misses: spread them over workers
+    with Pool(n_jobs, initializer=_one_blas_thread) as pool:
+        records = list(tqdm(pool.imap(work, missing.items(), chunksize=chunk),
+                            total=len(missing), desc="featurize", disable=None))
+    return dict(zip(missing, records, strict=True))
+
+
+def _decode_and_store(
+    item: tuple[tuple[str, str], str],
+    store: FeatureStore,
+    settings: dict[str, tuple[_Modality, BaseModel]],
+) -> np.ndarray:
+    (kind, key), path = item
+    modality, values = settings[kind]
+    entry = modality.decode(path, values)
+    store.save(kind, key, entry)
+    return entry
+
+
+def _one_blas_thread() -> None:
+    """The worker processes already fill the cores; BLAS threads on top of them (in the mel
+    filterbank product) oversubscribe the cores and made featurize twice as slow."""
+    threadpool_limits(limits=1)
+
+
+def _ecg_record(params: EcgParams) -> np.dtype:
+    return np.dtype([("image", np.uint8, (params.height, params.width))])
+
+
+def _pcg_record(params: PcgParams) -> np.dtype:
+    """float16 as in the FeatureSet: storing more precision than training reads is waste."""
+    shape = (params.n_mels, frame_count(params))
+    return np.dtype([("spectrogram", np.float16, shape), ("padded", np.bool_)])
+
+
+def _decode_ecg(path: str, params: EcgParams) -> np.ndarray:
+    entry = np.zeros((), _ecg_record(params))
+    entry["image"] = ecg_array(path, params)
+    return entry
+
+
+def _decode_pcg(path: str, params: PcgParams) -> np.ndarray:
+    entry = np.zeros((), _pcg_record(params))
+    entry["spectrogram"], entry["padded"] = pcg_array(path, params)
+    return entry
+
+
+ECG = _Modality(_ecg_record, _decode_ecg)
+PCG = _Modality(_pcg_record, _decode_pcg)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from cardiofusion import __version__
 from cardiofusion.features.patient import FeatureSpec
+from cardiofusion.features.store import FEATURE_VERSION
 from cardiofusion.io import atomic_path, write_json
 
 FEATURES_DIR = Path("data/features")
+DECODERS = ("numpy", "librosa", "soundfile", "Pillow")  # their versions can change the arrays
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,11 @@ class FeatureSet:
                 np.save(tmp, getattr(self, name))
         with atomic_path(directory / "index.csv") as tmp:
             self.index.to_csv(tmp, index=False)
-        write_json(directory / "spec.json", self.spec.to_dict())
+        write_json(directory / "spec.json", {
+            **self.spec.to_dict(),
+            "feature_version": FEATURE_VERSION,
+            "versions": library_versions(),
+        })
 
     @classmethod
     def load(cls, directory: Path = FEATURES_DIR) -> FeatureSet:
@@ -46,3 +54,15 @@ class FeatureSet:
         index = pd.read_csv(directory / "index.csv", dtype={"patient_id": str})
         spec = FeatureSpec.from_dict(json.loads((directory / "spec.json").read_text()))
         return cls(index=index, spec=spec, **arrays)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that produced the arrays, so a mismatch with the serving side can be told."""
+    return {"cardiofusion": __version__, **{name: _version(name) for name in DECODERS}}
+
+
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "unknown"

@@ -46,11 +46,11 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 def ecg_features(image: Image.Image, params: EcgParams) -> np.ndarray:
     """uint8 array (height x width), ink bright on a dark background."""
-    rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
-    gray = (rgb @ np.array([299, 587, 114], dtype=np.int32) // 1000).astype(np.uint8)
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    red, green, blue = (rgb[..., channel].astype(np.int32) for channel in range(3))
+    gray = ((red * 299 + green * 587 + blue * 114) // 1000).astype(np.uint8)
     if params.remove_grid:
-        redness = rgb[..., 0] - np.maximum(rgb[..., 1], rgb[..., 2])
-        gray[redness > GRID_REDNESS] = 255
+        gray[red - np.maximum(green, blue) > GRID_REDNESS] = 255
     ink = Image.fromarray(255 - gray)
     scale = min(params.width / ink.width, params.height / ink.height)
     size = (max(1, round(ink.width * scale)), max(1, round(ink.height * scale)))

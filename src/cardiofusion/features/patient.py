@@ -50,10 +50,18 @@ def featurize_signals(
     ecg_source: str | Path | bytes, pcg_source: str | Path | bytes, pcg: PcgParams, ecg: EcgParams
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Decode and transform the two signals of one patient."""
-    image = ecg_features(load_image(ecg_source), ecg)
-    signal, rate = load_audio(pcg_source)
-    spectrogram, padded = pcg_features(signal, rate, pcg)
-    return image, spectrogram, padded
+    return ecg_array(ecg_source, ecg), *pcg_array(pcg_source, pcg)
+
+
+def ecg_array(source: str | Path | bytes, params: EcgParams) -> np.ndarray:
+    """One ECG scan → uint8 (height, width); alone so a cache can decode one modality only."""
+    return ecg_features(load_image(source), params)
+
+
+def pcg_array(source: str | Path | bytes, params: PcgParams) -> tuple[np.ndarray, bool]:
+    """One recording → float32 (n_mels, frames) and whether it was padded."""
+    signal, rate = load_audio(source)
+    return pcg_features(signal, rate, params)
 
 
 def featurize_patient(

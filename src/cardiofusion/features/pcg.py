@@ -8,11 +8,13 @@ an array of the same shape.
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 from pathlib import Path
 
-import librosa
 import numpy as np
 import soundfile as sf
+from librosa import power_to_db, resample
+from librosa.feature import melspectrogram  # at import, not first use: forked workers share it
 from scipy.signal import butter, sosfiltfilt
 
 from cardiofusion.config import PcgParams
@@ -42,8 +44,8 @@ def frame_count(params: PcgParams) -> int:
 def pcg_features(signal: np.ndarray, rate: int, params: PcgParams) -> tuple[np.ndarray, bool]:
     """Log-mel spectrogram (n_mels x frames, float32 dB) and whether the window was padded."""
     if rate != params.sample_rate:
-        signal = librosa.resample(signal, orig_sr=rate, target_sr=params.sample_rate)
-    sos = butter(4, params.band_hz, btype="bandpass", fs=params.sample_rate, output="sos")
+        signal = resample(signal, orig_sr=rate, target_sr=params.sample_rate)
+    sos = _band_pass(tuple(params.band_hz), params.sample_rate).copy()  # scipy wants it writable
     if len(signal) > 3 * 2 * len(sos):  # sosfiltfilt needs a few filter lengths of signal
         signal = sosfiltfilt(sos, signal)
     signal = signal / (np.std(signal) + 1e-8)
@@ -54,7 +56,7 @@ def pcg_features(signal: np.ndarray, rate: int, params: PcgParams) -> tuple[np.n
     else:
         start = 0 if params.crop == "start" else (len(signal) - window) // 2
         signal = signal[start : start + window]
-    mel = librosa.feature.melspectrogram(
+    mel = melspectrogram(
         y=signal.astype(np.float32),
         sr=params.sample_rate,
         n_fft=params.n_fft,
@@ -63,4 +65,12 @@ def pcg_features(signal: np.ndarray, rate: int, params: PcgParams) -> tuple[np.n
         fmin=params.band_hz[0],
         fmax=params.band_hz[1],
     )
-    return librosa.power_to_db(mel, ref=1.0, amin=LOG_FLOOR).astype(np.float32), padded
+    return power_to_db(mel, ref=1.0, amin=LOG_FLOOR).astype(np.float32), padded
+
+
+@lru_cache(maxsize=8)
+def _band_pass(band_hz: tuple[float, float], sample_rate: int) -> np.ndarray:
+    """Filter design costs about as much as filtering a recording, and params rarely change."""
+    sos = butter(4, band_hz, btype="bandpass", fs=sample_rate, output="sos")
+    sos.setflags(write=False)  # shared between calls
+    return sos
