@@ -46,13 +46,6 @@ class PatientFeatures:
     pcg_padded: bool
 
 
-def featurize_signals(
-    ecg_source: str | Path | bytes, pcg_source: str | Path | bytes, pcg: PcgParams, ecg: EcgParams
-) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Decode and transform the two signals of one patient."""
-    return ecg_array(ecg_source, ecg), *pcg_array(pcg_source, pcg)
-
-
 def ecg_array(source: str | Path | bytes, params: EcgParams) -> np.ndarray:
     """One ECG scan → uint8 (height, width); alone so a cache can decode one modality only."""
     return ecg_features(load_image(source), params)
@@ -71,5 +64,6 @@ def featurize_patient(
     spec: FeatureSpec,
 ) -> PatientFeatures:
     """Paths or raw bytes plus raw clinical values in, model-ready arrays out."""
-    image, spectrogram, padded = featurize_signals(ecg_source, pcg_source, spec.pcg, spec.ecg)
+    spectrogram, padded = pcg_array(pcg_source, spec.pcg)
+    image = ecg_array(ecg_source, spec.ecg)
     return PatientFeatures(image, spectrogram, spec.clinical.transform_row(clinical), padded)
