@@ -6,6 +6,7 @@ opening a model file never executes code from it.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,8 @@ class LoadedModel:
     model: MultimodalNet
     spec: FeatureSpec
     baseline: dict[str, torch.Tensor]  # train-split mean embedding per modality
-    threshold: float
+    threshold: float  # tuned on the validation split (Youden)
+    temperature: float  # probability = sigmoid(logit / temperature); 1.0 unless calibrated
     info: dict[str, object]  # epoch, validation metrics, versions
 
 
@@ -38,6 +40,7 @@ def save_model(
     model_params: ModelParams,
     spec: FeatureSpec,
     baseline: dict[str, torch.Tensor],
+    threshold: float,
     info: dict[str, object],
 ) -> None:
     payload = {
@@ -47,7 +50,8 @@ def save_model(
         "feature_spec": spec.to_dict(),
         "baseline_embeddings": {m: t.detach().cpu() for m, t in baseline.items()},
         "class_names": CLASS_NAMES,
-        "threshold": 0.5,
+        "threshold": float(threshold),
+        "temperature": 1.0,
         "info": info,
         "versions": {"cardiofusion": __version__, "torch": str(torch.__version__)},
     }
@@ -77,8 +81,14 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
         spec=FeatureSpec.from_dict(payload["feature_spec"]),
         baseline={m: t.to(device) for m, t in payload["baseline_embeddings"].items()},
         threshold=float(payload["threshold"]),
+        temperature=float(payload.get("temperature", 1.0)),
         info={**payload["info"], "versions": payload["versions"]},
     )
+
+
+def model_id(path: Path) -> str:
+    """Short content hash naming one model file (equal files, equal ids)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
 def save_training_state(

@@ -146,12 +146,24 @@ class TrainParams(_Section):
 
 class ContributionParams(_Section):
     method: Literal["ablation", "shapley"] = "ablation"
-    baseline: Literal["mean", "permute"] = "mean"
+    baseline: Literal["mean", "permute", "blank"] = "mean"
     baseline_samples: int = Field(256, ge=1)
 
 
 class EvaluateParams(_Section):
     threshold: float = Field(0.5, gt=0, lt=1)
+    calibrate: bool = False  # temperature scaling fitted on the validation split
+    bootstrap_samples: int = Field(1000, ge=10)
+    calibration_bins: int = Field(10, ge=2)
+    swap_delta: float = Field(0.05, gt=0, lt=1)
+
+
+class ServeParams(_Section):
+    model: Path = Path("models/best_multimodal_model.pth")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_upload_mb: float = Field(20.0, gt=0)
+    api_key_env: str = "CARDIOFUSION_API_KEY"  # when this variable is set, requests must send it
 
 
 class CriteriaParams(_Section):
@@ -176,6 +188,7 @@ class Params(_Section):
     contributions: ContributionParams = ContributionParams()
     evaluate: EvaluateParams = EvaluateParams()
     criteria: CriteriaParams = CriteriaParams()
+    serve: ServeParams = ServeParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -2,8 +2,9 @@
 
 Averaging signed effects first (as `|mean(p_full) - mean(p_without)|` does) lets a modality that
 pushes some patients up and others down score ~0; here the absolute effect is taken per patient.
-"Without m" replaces m's embedding by a baseline: the train-split mean embedding (`mean`) or
-another patient's embedding (`permute`). Only the fusion head is re-run.
+"Without m" replaces m's embedding by a baseline: the train-split mean embedding (`mean`), another
+patient's embedding (`permute`), or the embedding of an all-zero input (`blank`, the input-level
+blanking of the system we replace). Only the fusion head is re-run.
 """
 
 from __future__ import annotations
@@ -21,11 +22,20 @@ def baseline_embeddings(
     embeddings: dict[str, torch.Tensor], kind: str, reference: dict[str, torch.Tensor],
     generator: torch.Generator,
 ) -> dict[str, torch.Tensor]:
-    """Per-patient replacement embeddings: the reference mean, or a shuffled other patient."""
-    if kind == "mean":
+    """Per-patient replacement embeddings: the reference (mean or blank), or another patient."""
+    if kind in ("mean", "blank"):
         return {m: reference[m].expand_as(embeddings[m]) for m in MODALITIES}
     order = torch.randperm(len(embeddings[MODALITIES[0]]), generator=generator)
     return {m: embeddings[m][order.to(embeddings[m].device)] for m in MODALITIES}
+
+
+@torch.no_grad()
+def blank_embeddings(
+    model: MultimodalNet, inputs: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Embeddings of all-zero inputs shaped like `inputs`: the reference for `blank`."""
+    model.eval()
+    return model.embed({m: torch.zeros_like(inputs[m][:1]) for m in MODALITIES})
 
 
 @torch.no_grad()
@@ -41,10 +51,13 @@ def ablation_effects(
 
 
 @torch.no_grad()
-def shapley_effects(
+def shapley_values(
     model: MultimodalNet, embeddings: dict[str, torch.Tensor], baseline: dict[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
-    """|exact Shapley value| per patient and modality over the 8 coalitions of the fusion head."""
+    """Signed exact Shapley value of each modality per patient, over the 8 coalitions.
+
+    The values of one patient sum to p_full - p_baseline (efficiency).
+    """
     n = len(MODALITIES)
     value: dict[frozenset[str], torch.Tensor] = {}
     for size in range(n + 1):
@@ -52,7 +65,7 @@ def shapley_effects(
             present = frozenset(coalition)
             mixed = {m: embeddings[m] if m in present else baseline[m] for m in MODALITIES}
             value[present] = torch.sigmoid(model.fuse(mixed))
-    effects = {}
+    phis = {}
     for m in MODALITIES:
         others = [o for o in MODALITIES if o != m]
         phi = torch.zeros_like(value[frozenset()])
@@ -61,8 +74,15 @@ def shapley_effects(
             for coalition in combinations(others, size):
                 s = frozenset(coalition)
                 phi += weight * (value[s | {m}] - value[s])
-        effects[m] = phi.abs()
-    return effects
+        phis[m] = phi
+    return phis
+
+
+def shapley_effects(
+    model: MultimodalNet, embeddings: dict[str, torch.Tensor], baseline: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """|exact Shapley value| per patient and modality."""
+    return {m: phi.abs() for m, phi in shapley_values(model, embeddings, baseline).items()}
 
 
 def shares(effects: dict[str, torch.Tensor]) -> dict[str, float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,11 @@ from cardiofusion.augment import augment_batch, drop_modalities
 from cardiofusion.balancing import modulate_gradients, ogm_coefficients
 from cardiofusion.checkpoint import load_training_state, save_model, save_training_state
 from cardiofusion.config import MODALITIES, Params, TrainParams
-from cardiofusion.contributions import baseline_embeddings, modality_shares
+from cardiofusion.contributions import baseline_embeddings, blank_embeddings, modality_shares
 from cardiofusion.features.cache import FeatureSet
 from cardiofusion.inference import SplitTensors, embed_split, load_split
 from cardiofusion.io import write_json
-from cardiofusion.metrics import classification_metrics
+from cardiofusion.metrics import classification_metrics, youden_threshold
 from cardiofusion.model import MultimodalNet
 from cardiofusion.reproducibility import pick_device, seed_everything
 
@@ -87,9 +88,8 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
                 correct += int(((logits > 0).float() == labels).sum())
             train_loss, train_acc = loss_sum / len(sampler), correct / len(sampler)
 
-            val_loss, val_metrics, shares, reference = validate_epoch(
-                model, val, train, reference_rows, params
-            )
+            checked = validate_epoch(model, val, train, reference_rows, params)
+            val_loss, val_metrics, shares = checked.loss, checked.metrics, checked.shares
 
             print(f"\n📊 Epoch {epoch}/{tp.epochs}")
             print(f"   Train Loss: {train_loss:.4f} | Train Acc: {train_acc:.2%}")
@@ -111,10 +111,11 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
                 best = {"epoch": epoch, "val_loss": val_loss, "train_loss": train_loss,
                         "train_accuracy": train_acc, **{f"val_{k}": v for k, v in
                                                         val_metrics.items()},
-                        "contributions": shares}
+                        "threshold": checked.threshold, "contributions": shares}
                 stale_epochs = 0
                 info = {"epoch": epoch, "val_metrics": val_metrics, "contributions": shares}
-                save_model(MODEL_PATH, model, params.model, features.spec, reference, info)
+                save_model(MODEL_PATH, model, params.model, features.spec, checked.reference,
+                           checked.threshold, info)
                 print("   ✅ New best model!")
             else:
                 stale_epochs += 1
@@ -132,6 +133,15 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
     return summary
 
 
+@dataclass(frozen=True)
+class EpochValidation:
+    loss: float  # class-balanced BCE
+    metrics: dict[str, float]
+    shares: dict[str, float]  # contributions (%) by params.contributions.method
+    reference: dict[str, torch.Tensor]  # train-split mean embedding, saved with the model
+    threshold: float  # Youden threshold on these validation predictions
+
+
 @torch.no_grad()
 def validate_epoch(
     model: MultimodalNet,
@@ -139,8 +149,8 @@ def validate_epoch(
     train: SplitTensors,
     reference_rows: torch.Tensor,
     params: Params,
-) -> tuple[float, dict[str, float], dict[str, float], dict[str, torch.Tensor]]:
-    """Validation loss and metrics, per-patient contributions, and the train mean embedding.
+) -> EpochValidation:
+    """Validation loss, metrics and tuned threshold; per-patient contributions.
 
     Contributions reuse the validation embeddings: only the fusion head is re-run.
     """
@@ -149,15 +159,19 @@ def validate_epoch(
         m: e.mean(0, keepdim=True) for m, e in embed_split(model, train, reference_rows).items()
     }
     val_logits = model.fuse(val_embeddings)
-    metrics = classification_metrics(
-        val.labels.cpu().numpy(), torch.sigmoid(val_logits).cpu().numpy()
-    )
+    labels, probabilities = val.labels.cpu().numpy(), torch.sigmoid(val_logits).cpu().numpy()
+    kind = params.contributions.baseline
     baseline = baseline_embeddings(
-        val_embeddings, params.contributions.baseline, reference,
+        val_embeddings, kind, blank_embeddings(model, val.inputs) if kind == "blank" else reference,
         torch.Generator().manual_seed(params.seed),
     )
-    shares = modality_shares(model, val_embeddings, params.contributions.method, baseline)
-    return balanced_bce(val_logits, val.labels), metrics, shares, reference
+    return EpochValidation(
+        loss=balanced_bce(val_logits, val.labels),
+        metrics=classification_metrics(labels, probabilities),
+        shares=modality_shares(model, val_embeddings, params.contributions.method, baseline),
+        reference=reference,
+        threshold=youden_threshold(labels, probabilities),
+    )
 
 
 def param_groups(model: MultimodalNet, tp: TrainParams) -> list[dict[str, object]]:
