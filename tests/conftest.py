@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,25 @@ def tiny_demo(tiny_params: Params) -> Path:
     from cardiofusion.data.demo import generate_demo
 
     return generate_demo(tiny_params.demo, tiny_params.seed)
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(
+    tiny_params: Params, tiny_demo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A working directory where validate, featurize and train (2 epochs) have run on the tiny
+    demo; tests `monkeypatch.chdir()` into it (stage paths are relative) and must not modify it."""
+    from cardiofusion.data.validate import run_validate
+    from cardiofusion.featurize import run_featurize
+    from cardiofusion.train import run_train
+
+    workdir = tmp_path_factory.mktemp("trained")
+    previous = Path.cwd()
+    os.chdir(workdir)
+    try:
+        run_validate(tiny_params)
+        run_featurize(tiny_params)
+        run_train(tiny_params)
+    finally:
+        os.chdir(previous)
+    return workdir
