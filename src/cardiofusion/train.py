@@ -49,13 +49,17 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
     reference_rows = torch.randperm(len(train), generator=generator)[
         : params.contributions.baseline_samples
     ]
-    _print_header(device, tp, train)
+    # float16 autocast with loss scaling on CUDA only; CPU training stays float32 and deterministic
+    mixed_precision = tp.mixed_precision and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=mixed_precision)
+    _print_header(device, tp, train, mixed_precision)
 
     best: dict[str, Any] = {"val_loss": math.inf, "epoch": 0}
     stale_epochs, first_epoch = 0, 1
     if resume:
         state = load_training_state(CHECKPOINT_PATH, params, model, optimizer, generator)
         best, stale_epochs, first_epoch = state["best"], state["stale_epochs"], state["epoch"] + 1
+        scaler.load_state_dict(state["scaler"])
         print(f"↩️  Resuming after epoch {state['epoch']} (best so far: epoch {best['epoch']})")
     started = time.perf_counter()
     epoch = first_epoch - 1
@@ -65,25 +69,27 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
             model.train()
             loss_sum, correct = 0.0, 0
             for rows in torch.tensor(list(sampler)).split(tp.batch_size):
-                labels = train.labels[rows]
-                inputs = train.batch(rows)
-                if tp.augment:
-                    inputs = augment_batch(inputs, generator)
-                embeddings = model.embed(inputs)
-                logits = model.fuse(drop_modalities(embeddings, tp.modality_dropout, generator))
-                loss = F.binary_cross_entropy_with_logits(logits, labels)
-                if tp.balance != "none":
-                    aux = model.aux_logits(embeddings)
-                    aux_loss = sum(
-                        F.binary_cross_entropy_with_logits(aux[m], labels) for m in MODALITIES
+                inputs, labels = load_batch(train, rows, tp.augment, generator)
+                with torch.autocast(device.type, torch.float16, enabled=mixed_precision):
+                    embeddings = model.embed(inputs)
+                    logits = model.fuse(
+                        drop_modalities(embeddings, tp.modality_dropout, generator)
                     )
-                    loss = loss + tp.aux_weight * aux_loss
+                    loss = F.binary_cross_entropy_with_logits(logits, labels)
+                    if tp.balance != "none":
+                        aux = model.aux_logits(embeddings)
+                        aux_loss = sum(
+                            F.binary_cross_entropy_with_logits(aux[m], labels) for m in MODALITIES
+                        )
+                        loss = loss + tp.aux_weight * aux_loss
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                scaler.scale(loss).backward()
                 if tp.balance == "ogm_ge":
+                    scaler.unscale_(optimizer)
                     coefficients = ogm_coefficients(aux, labels, tp.ogm_alpha)
                     modulate_gradients(model, coefficients, generator)
-                optimizer.step()
+                scaler.step(optimizer)
+                scaler.update()
                 loss_sum += loss.item() * len(rows)
                 correct += int(((logits > 0).float() == labels).sum())
             train_loss, train_acc = loss_sum / len(sampler), correct / len(sampler)
@@ -120,7 +126,8 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
             else:
                 stale_epochs += 1
             save_training_state(CHECKPOINT_PATH, params, model, optimizer, generator,
-                                {"epoch": epoch, "best": best, "stale_epochs": stale_epochs})
+                                {"epoch": epoch, "best": best, "stale_epochs": stale_epochs,
+                                 "scaler": scaler.state_dict()})
             if tp.patience and stale_epochs >= tp.patience:
                 print(f"\n⏹️  Early stopping: no validation-loss improvement in "
                       f"{tp.patience} epochs (best epoch {best['epoch']})")
@@ -174,6 +181,14 @@ def validate_epoch(
     )
 
 
+def load_batch(
+    split: SplitTensors, rows: torch.Tensor, augment: bool, generator: torch.Generator
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """A training batch sliced from the in-memory split, augmented when asked."""
+    inputs = split.batch(rows)
+    return (augment_batch(inputs, generator) if augment else inputs), split.labels[rows]
+
+
 def param_groups(model: MultimodalNet, tp: TrainParams) -> list[dict[str, object]]:
     """One optimizer group per branch with its learning-rate multiplier; fusion at 1x."""
     multipliers = tp.lr_multipliers.as_dict()
@@ -202,9 +217,12 @@ def balanced_bce(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(torch.stack([losses[labels == c].mean() for c in (0, 1)]).mean())
 
 
-def _print_header(device: torch.device, tp: TrainParams, train: SplitTensors) -> None:
+def _print_header(
+    device: torch.device, tp: TrainParams, train: SplitTensors, mixed_precision: bool
+) -> None:
     counts = torch.bincount(train.labels.long().cpu(), minlength=2).tolist()
-    print(f"🖥️  Device: {device} | Batch size: {tp.batch_size} | Epochs: {tp.epochs}")
+    print(f"🖥️  Device: {device}{' (mixed precision)' if mixed_precision else ''} | "
+          f"Batch size: {tp.batch_size} | Epochs: {tp.epochs}")
     print(f"⚖️  Train class distribution: healthy {counts[0]} : abnormal {counts[1]}")
     if tp.sampler == "weighted":
         print(f"   Sampler weights: healthy {1 / counts[0]:.4f}, abnormal {1 / counts[1]:.4f}")
