@@ -134,6 +134,7 @@ class TrainParams(_Section):
     ogm_alpha: float = Field(0.3, gt=0)  # strength of the OGM-GE modulation
     augment: bool = True
     modality_dropout: float = Field(0.0, ge=0, lt=1)
+    mixed_precision: bool = True  # float16 autocast on CUDA; ignored on CPU
 
     @model_validator(mode="after")
     def _aux_needs_weight(self) -> TrainParams:
