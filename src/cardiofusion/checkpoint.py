@@ -55,13 +55,19 @@ def save_model(
         "info": info,
         "versions": {"cardiofusion": __version__, "torch": str(torch.__version__)},
     }
+    save_payload(path, payload)
+
+
+def save_payload(path: Path, payload: dict[str, Any]) -> None:
+    """Write a model payload atomically: a reader never sees a half-written model."""
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
 
-def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
+def load_payload(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The saved dict as stored (weights_only: loading never runs code from the file)."""
     try:
-        payload = torch.load(path, map_location=device, weights_only=True)
+        return torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
         raise CardiofusionError(
             f"{path}: no model file; run `dvc repro` (or the train stage)"
@@ -71,6 +77,10 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
             f"{path}: not a loadable cardiofusion model ({str(exc).splitlines()[0]}); "
             "retrain it with the train stage"
         ) from None
+
+
+def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
+    payload = load_payload(path, device)
     model = MultimodalNet(
         ModelParams.model_validate(payload["model_params"]), payload["clinical_features"]
     )

@@ -9,8 +9,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from cardiofusion.config import Params, load_params
-from cardiofusion.errors import CardiofusionError
+from pydantic import ValidationError
+
+from cardiofusion.config import Params, ServeParams, load_params
+from cardiofusion.errors import CardiofusionError, ConfigError
 
 
 def _demo_data(params: Params, args: argparse.Namespace) -> object:
@@ -49,6 +51,25 @@ def _report(params: Params, args: argparse.Namespace) -> object:
     return run_report(params)
 
 
+def _promote(params: Params, args: argparse.Namespace) -> object:
+    from cardiofusion.promote import run_promote
+
+    return run_promote(params, force=args.force)
+
+
+def _serve(params: Params, args: argparse.Namespace) -> object:
+    from cardiofusion.serve import run_server
+
+    flags = {"model": args.model, "host": args.host, "port": args.port}
+    given = {key: value for key, value in flags.items() if value is not None}
+    try:
+        serve = ServeParams.model_validate({**params.serve.model_dump(), **given})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise ConfigError(f"--{error['loc'][0]}: {error['msg']}") from None
+    return run_server(serve.model, params.model_copy(update={"serve": serve}))
+
+
 # Imports happen inside each command so `cardiofusion validate` does not pay for torch.
 COMMANDS: dict[str, tuple[Callable[[Params, argparse.Namespace], object], str]] = {
     "demo-data": (_demo_data, "write the demo dataset (ECG images, PCG WAVs, metadata CSV)"),
@@ -57,6 +78,8 @@ COMMANDS: dict[str, tuple[Callable[[Params, argparse.Namespace], object], str]] 
     "train": (_train, "train the multimodal model with balancing and early stopping"),
     "evaluate": (_evaluate, "test-set metrics, modality contributions and the verdict"),
     "report": (_report, "draw plots/training_history.png"),
+    "promote": (_promote, "make the retrained model the served one (if its evaluation passed)"),
+    "serve": (_serve, "HTTP API and upload page for the promoted model"),
 }
 
 
@@ -75,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "train":
             sub.add_argument("--resume", action="store_true",
                              help="continue from the last completed epoch (same params)")
+        if name == "promote":
+            sub.add_argument("--force", action="store_true",
+                             help="promote even if the evaluation failed, is missing or stale")
+        if name == "serve":
+            sub.add_argument("--model", help="model file (serve.model)")
+            sub.add_argument("--host", help="interface to listen on (serve.host)")
+            sub.add_argument("--port", type=int, help="port (serve.port)")
     return parser
 
 

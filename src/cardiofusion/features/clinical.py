@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ class ClinicalEncoder:
     means: list[float]
     stds: list[float]
     feature_names: list[str]
+    # numeric column -> [min, max] seen in the train split: lets the API refuse a value in the
+    # wrong unit; empty for models saved before it was recorded
+    ranges: dict[str, list[float]] = field(default_factory=dict)
 
     @classmethod
     def fit(
@@ -36,13 +39,18 @@ class ClinicalEncoder:
             if c in categorical
         }
         medians = {c: _finite_or_zero(train[c].median()) for c in numeric}
+        ranges = {
+            c: [float(train[c].min()), float(train[c].max())]
+            for c in numeric
+            if train[c].notna().any()
+        }
         unscaled = cls(numeric, categories, medians, [], [], [])
         raw = unscaled._encode(train)
         means = raw.mean(axis=0)
         stds = raw.std(axis=0)
         stds[stds < 1e-8] = 1.0
         return cls(
-            numeric, categories, medians, means.tolist(), stds.tolist(), unscaled._names()
+            numeric, categories, medians, means.tolist(), stds.tolist(), unscaled._names(), ranges
         )
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:

@@ -1,0 +1,213 @@
+"""The FastAPI app: health, risk tiers, prediction with and without explanation, and the page.
+
+Every user error is a 4xx JSON body `{"detail": [{"field": ..., "problem": ...}]}`; anything
+unexpected is a 500 in the same shape, and the server keeps serving.
+"""
+# No `from __future__ import annotations`: FastAPI reads the endpoints' annotations at runtime,
+# and they name objects local to create_app.
+
+import hmac
+import inspect
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import torch
+import uvicorn
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException
+from threadpoolctl import threadpool_limits
+
+from cardiofusion import __version__
+from cardiofusion.config import Params
+from cardiofusion.reproducibility import pick_device
+from cardiofusion.serve.clinical_form import ClinicalForm
+from cardiofusion.serve.errors import InputError
+from cardiofusion.serve.page import render_page
+from cardiofusion.serve.predictor import Predictor
+from cardiofusion.serve.risk import RISK_TIERS
+from cardiofusion.serve.schemas import DetailedPrediction, Health, Prediction, Problem, RiskLevel
+from cardiofusion.serve.uploads import (
+    ECG_FIELD,
+    EXPECTED,
+    PCG_FIELD,
+    RequestSizeLimit,
+    read_upload,
+)
+
+API_KEY_HEADER = "X-API-Key"
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": description}
+    for status, description in [
+        (401, "missing or wrong API key"), (413, "upload over serve.max_upload_mb"),
+        (415, "a file that is not a readable image / recording"),
+        (422, "a missing, unknown or invalid field"),
+    ]
+}
+
+
+def create_app(model_path: Path, params: Params) -> FastAPI:
+    """Load the model once and build the app around it. The API key, if any, is read from the
+    environment variable named by serve.api_key_env when the app is created."""
+    device = pick_device(params.device)
+    predictor = Predictor(Path(model_path), device)
+    max_bytes = int(params.serve.max_upload_mb * 2**20)
+    api_key = os.environ.get(params.serve.api_key_env) or None
+    page = render_page(predictor.form, predictor.model_id,
+                       params.serve.api_key_env if api_key else None)
+
+    app = FastAPI(
+        title="cardiofusion",
+        version=__version__,
+        description="Probability of an abnormal heart from an ECG scan, a heart-sound recording "
+                    "and clinical values, with per-patient modality contributions. "
+                    f"When the server sets {params.serve.api_key_env}, send it as header "
+                    f"{API_KEY_HEADER} (all endpoints but /, /health and the docs).",
+    )
+    body_limit = 2 * max_bytes + 2**20  # two files plus the form fields and multipart framing
+    too_large = (f"request body over {body_limit / 2**20:.3g} MB; each file may have "
+                 f"{max_bytes / 2**20:.3g} MB (serve.max_upload_mb)")
+    app.add_middleware(RequestSizeLimit, limit=body_limit, problem=too_large)
+    _add_error_handlers(app, too_large)
+    key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
+                              description=f"the server's {params.serve.api_key_env}, if set")
+
+    def require_key(sent: Annotated[str | None, Depends(key_header)]) -> None:
+        if api_key is None:
+            return
+        if sent is None or not hmac.compare_digest(sent.encode(), api_key.encode()):
+            raise InputError.one(API_KEY_HEADER, "missing or wrong API key", 401)
+
+    clinical_values = _clinical_dependency(predictor.form)
+    protected = [Depends(require_key)]
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def upload_page() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    @app.get("/health", response_model=Health)
+    def health() -> Health:
+        info = predictor.loaded.info
+        return Health(
+            model_loaded=True, device=str(device), model_path=str(predictor.path),
+            model_id=predictor.model_id, threshold=predictor.threshold,
+            temperature=predictor.temperature, test_metrics=info.get("test_metrics"),
+            versions=info.get("versions", {}),
+        )
+
+    @app.get("/risk-levels", response_model=list[RiskLevel], dependencies=protected,
+             responses={401: ERROR_RESPONSES[401]})
+    def risk_levels() -> list[RiskLevel]:
+        return [RiskLevel(name=t.name, low=t.low, high=t.high, recommendation=t.recommendation)
+                for t in RISK_TIERS]
+
+    ecg_upload = Annotated[UploadFile, File(description=EXPECTED[ECG_FIELD])]
+    pcg_upload = Annotated[UploadFile, File(description=EXPECTED[PCG_FIELD])]
+    clinical_input = Annotated[dict[str, float | None], Depends(clinical_values)]
+
+    @app.post("/predict", response_model=Prediction, dependencies=protected,
+              responses=ERROR_RESPONSES, max_body_size=body_limit)
+    def predict(ecg_image: ecg_upload, pcg_audio: pcg_upload,
+                clinical: clinical_input) -> Prediction:
+        """Probability, class and risk level of one patient."""
+        return predictor.predict(read_upload(ECG_FIELD, ecg_image, max_bytes),
+                                 read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+
+    @app.post("/predict/detailed", response_model=DetailedPrediction, dependencies=protected,
+              responses=ERROR_RESPONSES, max_body_size=body_limit)
+    def predict_detailed(ecg_image: ecg_upload, pcg_audio: pcg_upload,
+                         clinical: clinical_input) -> DetailedPrediction:
+        """The prediction plus this patient's modality Shapley values, the most influential
+        clinical fields and a confidence note."""
+        return predictor.explain(read_upload(ECG_FIELD, ecg_image, max_bytes),
+                                 read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+
+    return app
+
+
+def run_server(model_path: Path, params: Params) -> None:
+    """`python app.py` / `cardiofusion serve`: uvicorn on params.serve.host:port."""
+    # one request is small: a thread pool per request (torch's, BLAS's) on a 2-core machine
+    # only contends with the other requests; concurrency comes from uvicorn's worker threads
+    torch.set_num_threads(1)
+    threadpool_limits(limits=1)
+    app = create_app(model_path, params)
+    host, port = params.serve.host, params.serve.port
+    print(f"🩺 Serving {model_path} on http://{host}:{port} (API docs: /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _clinical_dependency(form: ClinicalForm) -> Any:
+    """A dependency taking each clinical field as an optional form field, so /docs lists them.
+
+    The fields come from the model, so its signature is built here; parameters are named
+    clinical_<i> with the column as alias (a column need not be a Python identifier).
+    """
+    columns = {f"clinical_{i}": field.name for i, field in enumerate(form.fields)}
+    known = {ECG_FIELD, PCG_FIELD, *columns.values()}
+
+    async def clinical_values(request: Request, **raw: str | None) -> dict[str, float | None]:
+        submitted = await request.form()  # already parsed by FastAPI: this reads its cache
+        problems: list[tuple[str | None, str]] = [
+            (name, f"unknown field; expected {ECG_FIELD}, {PCG_FIELD} and the clinical "
+                   f"fields {', '.join(form.names)}")
+            for name in sorted(set(submitted.keys()) - known)
+        ]
+        try:
+            values = form.parse({columns[key]: value for key, value in raw.items()})
+        except InputError as exc:
+            problems += exc.problems
+        if problems:
+            raise InputError(problems)
+        return values
+
+    parameters = [inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY,
+                                    annotation=Request)]
+    for (key, column), field in zip(columns.items(), form.fields, strict=True):
+        parameters.append(inspect.Parameter(
+            key, inspect.Parameter.KEYWORD_ONLY, default=None,
+            annotation=Annotated[str | None, Form(alias=column, description=field.describe())],
+        ))
+    clinical_values.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    return clinical_values
+
+
+def _add_error_handlers(app: FastAPI, too_large: str) -> None:
+    @app.exception_handler(InputError)
+    def input_error(request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [_validation_problem(error) for error in exc.errors()]
+        return JSONResponse(InputError(problems).body(), status_code=422)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 413:  # a body without Content-Length that grew over the limit
+            error = InputError.one("request body", too_large, 413)
+        else:
+            error = InputError.one(None, str(exc.detail), exc.status_code)
+        return JSONResponse(error.body(), status_code=error.status, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette re-raises the exception after this answer, so uvicorn logs the traceback
+        problem = f"internal error ({type(exc).__name__}); the server log has the details"
+        return JSONResponse(InputError.one(None, problem).body(), status_code=500)
+
+
+def _validation_problem(error: Any) -> tuple[str | None, str]:
+    """FastAPI's validation error as (field, problem) in this API's words."""
+    location = [str(part) for part in error.get("loc", ())]
+    field = location[-1] if len(location) > 1 else None
+    if error.get("type") == "missing":
+        wanted = EXPECTED.get(field or "")
+        return field, f"required: upload {wanted}" if wanted else "required"
+    if "UploadFile" in str(error.get("msg", "")):
+        wanted = EXPECTED.get(field or "", "a file")
+        return field, f"expected a file upload, got a text value; send {wanted}"
+    return field, str(error.get("msg", "invalid"))

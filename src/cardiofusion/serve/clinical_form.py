@@ -1,0 +1,106 @@
+"""The clinical form fields a model expects, and their checks, read from the model's encoder.
+
+Values arrive as text in raw units. Empty means unknown: the encoder imputes it exactly as in
+training. A numeric value far outside what the train split held is refused rather than
+extrapolated: outside [min - span, max + span], span = max - min (never below 0 when training
+never went below 0), which lets any plausible patient through but catches a wrong unit (a
+temperature in Fahrenheit, a cholesterol in mmol/L). A category training never saw is refused
+with the allowed values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cardiofusion.features.clinical import ClinicalEncoder
+from cardiofusion.serve.errors import InputError
+
+
+@dataclass(frozen=True)
+class ClinicalField:
+    name: str
+    categories: list[float] | None  # categorical fields: the values seen in training
+    observed: tuple[float, float] | None  # numeric fields: train-split [min, max], when known
+    median: float | None  # numeric fields: what an empty value is imputed with
+
+    @property
+    def accepted(self) -> tuple[float, float] | None:
+        """The range a numeric value must fall in (None: no range recorded, anything finite)."""
+        if self.observed is None:
+            return None
+        low, high = self.observed
+        span = high - low if high > low else max(abs(high), 1.0)
+        floor = low - span if low < 0 else max(low - span, 0.0)
+        return floor, high + span
+
+    def describe(self) -> str:
+        if self.categories is not None:
+            return f"one of {_listed(self.categories)}; empty = unknown"
+        text = f"number; empty = unknown (imputed {self.median:g})"
+        if self.observed is not None and self.accepted is not None:
+            text += (f"; training range {_listed(self.observed, ' to ')}, accepted "
+                     f"{_listed(self.accepted, ' to ')}")
+        return text
+
+    def parse(self, raw: str | None) -> float | None:
+        """The value as a float (None when empty); ValueError says what is wrong."""
+        if raw is None or not raw.strip():
+            return None
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{raw!r} is not a finite number")
+        if self.categories is not None and value not in self.categories:
+            raise ValueError(f"{raw} is not a category seen in training; allowed: "
+                             f"{_listed(self.categories)} (or leave it empty)")
+        accepted = self.accepted
+        if accepted is not None and not accepted[0] <= value <= accepted[1]:
+            raise ValueError(
+                f"{raw} is far outside the training range {_listed(self.observed, ' to ')} "
+                f"(accepted {_listed(accepted, ' to ')}); check the unit"
+            )
+        return value
+
+
+class ClinicalForm:
+    """All clinical fields of one model, in the encoder's column order."""
+
+    def __init__(self, encoder: ClinicalEncoder) -> None:
+        numeric = [
+            ClinicalField(name, None, _pair(encoder.ranges.get(name)), encoder.medians[name])
+            for name in encoder.numeric
+        ]
+        categorical = [
+            ClinicalField(name, list(categories), None, None)
+            for name, categories in encoder.categorical.items()
+        ]
+        self.fields = numeric + categorical
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def parse(self, raw: Mapping[str, str | None]) -> dict[str, float | None]:
+        """Every field's value; one InputError listing every bad field."""
+        values: dict[str, float | None] = {}
+        problems: list[tuple[str | None, str]] = []
+        for field in self.fields:
+            try:
+                values[field.name] = field.parse(raw.get(field.name))
+            except ValueError as exc:
+                problems.append((field.name, str(exc)))
+        if problems:
+            raise InputError(problems)
+        return values
+
+
+def _pair(values: list[float] | None) -> tuple[float, float] | None:
+    return None if values is None else (float(values[0]), float(values[1]))
+
+
+def _listed(values: object, separator: str = ", ") -> str:
+    return separator.join(f"{v:g}" for v in values)  # type: ignore[attr-defined]

@@ -1,0 +1,32 @@
+"""The upload page at GET /: page.html with the served model's clinical fields filled in."""
+
+from __future__ import annotations
+
+from html import escape
+from importlib.resources import files
+
+from cardiofusion.serve.clinical_form import ClinicalField, ClinicalForm
+
+
+def render_page(form: ClinicalForm, model_id: str, api_key_env: str | None) -> str:
+    """`api_key_env`: the variable holding the server's key, None when no key is required."""
+    template = files("cardiofusion.serve").joinpath("page.html").read_text(encoding="utf-8")
+    hint = (f"required: the value of {api_key_env} on the server" if api_key_env
+            else "not required by this server")
+    return (template
+            .replace("<!--CLINICAL_FIELDS-->", "\n".join(_input(f) for f in form.fields))
+            .replace("<!--MODEL_ID-->", escape(model_id))
+            .replace("<!--API_KEY_HINT-->", escape(hint)))
+
+
+def _input(field: ClinicalField) -> str:
+    name = escape(field.name, quote=True)
+    if field.categories is not None:
+        options = ['<option value="">unknown</option>'] + [
+            f'<option value="{value:g}">{value:g}</option>' for value in field.categories
+        ]
+        control = f'<select name="{name}">{"".join(options)}</select>'
+    else:
+        control = f'<input type="number" step="any" name="{name}">'
+    return (f'      <label>{escape(field.name)} {control}'
+            f'<span class="hint">{escape(field.describe())}</span></label>')

@@ -1,0 +1,243 @@
+"""One patient through the served model: featurize, predict, and explain the prediction.
+
+The model is loaded once (weights_only) and shared by request threads; inference runs in eval
+mode without gradients, which is safe to call concurrently. Preprocessing is
+`featurize_patient`, the function the featurize stage uses, so serving sees what training saw.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from PIL import Image
+
+from cardiofusion.checkpoint import CLASS_NAMES, load_model, model_id
+from cardiofusion.config import MODALITIES
+from cardiofusion.contributions import shapley_values
+from cardiofusion.errors import CardiofusionError
+from cardiofusion.features.patient import PatientFeatures, featurize_patient
+from cardiofusion.serve.clinical_form import ClinicalForm
+from cardiofusion.serve.errors import InputError
+from cardiofusion.serve.risk import DISCLAIMER, risk_tier
+from cardiofusion.serve.schemas import (
+    ClinicalInfluence,
+    Confidence,
+    Contributions,
+    DetailedPrediction,
+    ModalityContribution,
+    Prediction,
+    RiskLevel,
+)
+from cardiofusion.serve.uploads import ECG_FIELD, decoding_error
+
+TOP_CLINICAL = 5  # clinical fields listed by /predict/detailed
+MODALITY_NAMES = {"ecg": "ECG", "pcg": "PCG", "clinical": "clinical"}
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One forward pass of one patient, kept for the explanation."""
+
+    features: PatientFeatures
+    embeddings: dict[str, torch.Tensor]
+    prediction: Prediction
+
+
+class _CalibratedFusion:
+    """The fusion head on the served (temperature-scaled) scale; Shapley only calls `fuse`."""
+
+    def __init__(self, fuse: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+                 temperature: float) -> None:
+        self._fuse = fuse
+        self._temperature = temperature
+
+    def fuse(self, embeddings: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self._fuse(embeddings) / self._temperature
+
+
+class Predictor:
+    def __init__(self, path: Path, device: torch.device) -> None:
+        if not Path(path).is_file():
+            raise CardiofusionError(
+                f"{path}: no model to serve; run `dvc repro` then `cardiofusion promote`, or "
+                "pass --model models/best_multimodal_model_retrained.pth")
+        self.path = Path(path)
+        self.device = device
+        self.loaded = load_model(self.path, device)
+        self.model_id = model_id(self.path)
+        self.form = ClinicalForm(self.loaded.spec.clinical)
+        self.temperature = self.loaded.temperature
+        self._threshold_logit = _logit(self.loaded.threshold)
+        # the stored threshold is on the uncalibrated scale; map it so decisions do not move
+        self.threshold = _sigmoid(self._threshold_logit / self.temperature)
+        self._field_columns = _field_columns(self.loaded.spec.clinical.feature_names,
+                                             self.form.names)
+        self._warm_up()
+
+    def predict(self, ecg: bytes, pcg: bytes, clinical: dict[str, float | None]) -> Prediction:
+        return self._run(ecg, pcg, clinical).prediction
+
+    @torch.no_grad()
+    def explain(
+        self, ecg: bytes, pcg: bytes, clinical: dict[str, float | None]
+    ) -> DetailedPrediction:
+        """The prediction plus why: modality Shapley values, clinical fields, agreement."""
+        run = self._run(ecg, pcg, clinical)
+        prediction = run.prediction
+        return DetailedPrediction(
+            **prediction.model_dump(),
+            contributions=self._contributions(run.embeddings),
+            clinical_influence=self._clinical_influence(run),
+            confidence=self._confidence(run.embeddings, prediction),
+        )
+
+    @torch.no_grad()
+    def _run(self, ecg: bytes, pcg: bytes, clinical: dict[str, float | None]) -> _Pass:
+        try:
+            features = featurize_patient(ecg, pcg, clinical, self.loaded.spec)
+        except CardiofusionError as exc:
+            raise decoding_error(exc) from None
+        except Image.DecompressionBombError as exc:
+            raise InputError.one(ECG_FIELD, f"image too large to decode ({exc})", 413) from None
+        inputs = {
+            "ecg": torch.from_numpy(features.ecg)[None],
+            "pcg": torch.from_numpy(features.pcg)[None],
+            "clinical": torch.from_numpy(features.clinical)[None],
+        }
+        embeddings = self.loaded.model.embed({m: t.to(self.device) for m, t in inputs.items()})
+        logit = float(self.loaded.model.fuse(embeddings)[0])
+        probability = _sigmoid(logit / self.temperature)
+        tier = risk_tier(probability)
+        prediction = Prediction(
+            model_id=self.model_id,
+            probability=probability,
+            predicted_class=CLASS_NAMES[int(logit >= self._threshold_logit)],
+            threshold=self.threshold,
+            risk_level=RiskLevel(name=tier.name, low=tier.low, high=tier.high,
+                                 recommendation=tier.recommendation),
+            clinical_values=clinical,
+            imputed=[name for name, value in clinical.items() if value is None],
+            pcg_padded=features.pcg_padded,
+            disclaimer=DISCLAIMER,
+        )
+        return _Pass(features, embeddings, prediction)
+
+    def _contributions(self, embeddings: dict[str, torch.Tensor]) -> Contributions:
+        calibrated = _CalibratedFusion(self.loaded.model.fuse, self.temperature)
+        baseline = {m: self.loaded.baseline[m].reshape(1, -1) for m in MODALITIES}
+        values = shapley_values(calibrated, embeddings, baseline)  # type: ignore[arg-type]
+        phis = {m: float(v[0]) for m, v in values.items()}
+        total = sum(abs(v) for v in phis.values()) or 1.0
+        return Contributions(
+            baseline_probability=float(torch.sigmoid(calibrated.fuse(baseline))[0]),
+            modalities={m: ModalityContribution(shapley=phi, share=100 * abs(phi) / total)
+                        for m, phi in phis.items()},
+        )
+
+    def _clinical_influence(self, run: _Pass) -> list[ClinicalInfluence]:
+        """Per field: the probability minus the one with that field at its training average
+        (0 after standardization), all fields in one batch through the clinical encoder."""
+        names = list(self._field_columns)
+        if not names:
+            return []
+        standardized = torch.from_numpy(run.features.clinical).to(self.device)
+        batch = standardized.repeat(len(names), 1)
+        for row, name in enumerate(names):
+            batch[row, self._field_columns[name]] = 0.0
+        model = self.loaded.model
+        mixed = {m: run.embeddings[m].expand(len(names), -1) for m in ("ecg", "pcg")}
+        mixed["clinical"] = model.encoders["clinical"](batch)
+        without = torch.sigmoid(model.fuse(mixed) / self.temperature).cpu().numpy()
+        effects = run.prediction.probability - without
+        order = np.argsort(-np.abs(effects))[:TOP_CLINICAL]
+        values = run.prediction.clinical_values
+        return [ClinicalInfluence(field=names[i], value=values.get(names[i]),
+                                  effect=float(effects[i])) for i in order]
+
+    def _confidence(
+        self, embeddings: dict[str, torch.Tensor], prediction: Prediction
+    ) -> Confidence:
+        aux = self.loaded.model.aux_logits(embeddings)
+        unimodal = {m: float(torch.sigmoid(aux[m])[0]) for m in MODALITIES}
+        abnormal = prediction.predicted_class == "abnormal"
+        agreeing = [m for m in MODALITIES if (unimodal[m] >= 0.5) == abnormal]
+        disagreeing = [m for m in MODALITIES if m not in agreeing]
+        distance = prediction.probability - prediction.threshold
+        margin = ("borderline" if abs(distance) < 0.05
+                  else "moderate" if abs(distance) < 0.15 else "clear")
+        return Confidence(
+            distance_to_threshold=distance, margin=margin, unimodal_probabilities=unimodal,
+            agreeing=agreeing, disagreeing=disagreeing,
+            note=_note(prediction, distance, margin, agreeing, disagreeing),
+        )
+
+    def _warm_up(self) -> None:
+        """One synthetic patient, so the first real request does not pay for lazy setup."""
+        clinical = dict.fromkeys(self.form.names)
+        self.explain(_blank_png(), _quiet_wav(self.loaded.spec.pcg.sample_rate), clinical)
+
+
+def _note(
+    prediction: Prediction, distance: float, margin: str, agreeing: list[str],
+    disagreeing: list[str],
+) -> str:
+    side = "above" if distance >= 0 else "below"
+    text = (f"Probability {prediction.probability:.2f} is {abs(distance):.2f} {side} the "
+            f"decision threshold {prediction.threshold:.2f} ({margin} margin). ")
+    decided = prediction.predicted_class
+    if not disagreeing:
+        return text + f"Each modality alone also points to {decided}."
+    other = "healthy" if decided == "abnormal" else "abnormal"
+    if not agreeing:
+        return text + (f"Each modality alone points to {other}; only their combination "
+                       f"points to {decided}.")
+    return text + f"{_point(agreeing)} to {decided}; {_point(disagreeing)} to {other}."
+
+
+def _point(modalities: list[str]) -> str:
+    """'ECG alone points' / 'ECG and PCG alone point'."""
+    names = " and ".join(MODALITY_NAMES[m] for m in modalities)
+    return f"{names} alone {'points' if len(modalities) == 1 else 'point'}"
+
+
+def _field_columns(feature_names: list[str], fields: list[str]) -> dict[str, list[int]]:
+    """Encoded columns of each raw field: the value or one-hot columns and the missing flag."""
+    return {
+        field: [i for i, name in enumerate(feature_names)
+                if name in (field, f"{field}_missing") or name.startswith(f"{field}=")]
+        for field in fields
+    }
+
+
+def _logit(probability: float) -> float:
+    if probability <= 0.0:
+        return -math.inf
+    if probability >= 1.0:
+        return math.inf
+    return math.log(probability / (1.0 - probability))
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _blank_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (940, 540), "white").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _quiet_wav(rate: int) -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, np.zeros(rate * 10, dtype=np.float32), rate, format="WAV")
+    return buffer.getvalue()
