@@ -65,7 +65,10 @@ def test_repro_builds_model_metrics_and_figure(project):
         assert json.loads((project / f"metrics/{name}.json").read_text())
     evaluation = json.loads((project / "metrics/eval.json").read_text())
     assert sum(evaluation["contributions"]["ablation"].values()) == pytest.approx(100)
-    assert (project / "plots/training_history.png").stat().st_size > 20_000
+    assert evaluation["verdict"] in ("pass", "fail") and evaluation["checks"]
+    for name in ("training_history", "evaluation", "modalities"):
+        assert (project / f"plots/{name}.png").stat().st_size > 20_000
+    assert f"Verdict: {evaluation['verdict'].upper()}" in (project / "plots/report.md").read_text()
     assert "Modality Contributions: ECG=" in output
 
 
@@ -104,4 +107,7 @@ def test_experiment_metrics_diff_and_plots(project):
     assert "metrics/train.json" in changed and changed["metrics/train.json"]
     _run("dvc", "plots", "show", "-o", "plots_html", cwd=project)
     page = (project / "plots_html/index.html").read_text()
-    assert "contributions" in page and "loss" in page
+    for series in ("contributions", "loss", "fpr", "precision", "mean_predicted", "modality"):
+        assert series in page
+    _run("dvc", "plots", "diff", "HEAD", "-o", "diff_html", cwd=project)
+    assert "fpr" in (project / "diff_html/index.html").read_text()

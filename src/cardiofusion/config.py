@@ -174,6 +174,12 @@ class CriteriaParams(_Section):
     min_balanced_accuracy: float = Field(0.7, ge=0, le=1)
 
 
+class ReportParams(_Section):
+    replaced_shares: PerModality = PerModality(ecg=0.0, pcg=0.2, clinical=99.8)
+    compare_with: Path | None = None  # a saved eval.json of another run (e.g. naive training)
+    compare_label: str = "naive training"
+
+
 class Params(_Section):
     seed: int = 42
     device: Literal["auto", "cpu", "cuda"] = "auto"
@@ -189,6 +195,7 @@ class Params(_Section):
     contributions: ContributionParams = ContributionParams()
     evaluate: EvaluateParams = EvaluateParams()
     criteria: CriteriaParams = CriteriaParams()
+    report: ReportParams = ReportParams()
     serve: ServeParams = ServeParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

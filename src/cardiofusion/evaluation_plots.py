@@ -1,0 +1,213 @@
+"""Figures of the evaluation: ROC, precision-recall, calibration and confusion matrix in one
+page, and the modality page (contributions by method and baseline, label signal, swap test).
+
+They are drawn from the same plot data and metrics `dvc plots` reads, so the PNGs and the HTML
+plots cannot disagree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+
+from cardiofusion.config import MODALITIES
+
+COLORS = {"ecg": "#d62728", "pcg": "#1f77b4", "clinical": "#2ca02c"}
+LABELS = {"ecg": "ECG", "pcg": "PCG", "clinical": "Clinical"}
+OPERATING_POINTS = (("tuned_threshold", "tuned on validation", "o", "#d62728"),
+                    ("fixed_threshold", "fixed", "s", "#7f7f7f"))
+
+
+def evaluation_figure(
+    evaluation: dict, roc: pd.DataFrame, pr: pd.DataFrame, calibration: pd.DataFrame
+) -> Figure:
+    """ROC, precision-recall, calibration curve and confusion matrix on the test split."""
+    figure = Figure(figsize=(13, 11), layout="constrained")
+    (roc_axis, pr_axis), (calibration_axis, confusion_axis) = figure.subplots(2, 2)
+    _roc(roc_axis, evaluation, roc)
+    _precision_recall(pr_axis, evaluation, pr)
+    _calibration(calibration_axis, evaluation, calibration)
+    _confusion(confusion_axis, evaluation["tuned_threshold"])
+    figure.suptitle(
+        f"Test-set evaluation: {evaluation['test_patients']} patients "
+        f"({evaluation['test_healthy']} healthy, {evaluation['test_abnormal']} abnormal), "
+        f"model {evaluation['model_id']}", fontsize=14)
+    return figure
+
+
+def _roc(axis, evaluation: dict, roc: pd.DataFrame) -> None:
+    ci = evaluation["auroc_ci"]
+    axis.plot(roc["fpr"], roc["tpr"], color="#1f77b4", linewidth=2,
+              label=f"Model: AUROC {evaluation['auroc']:.3f} "
+                    f"(95% CI {ci['low']:.3f}-{ci['high']:.3f})")
+    axis.plot([0, 1], [0, 1], color="gray", linestyle="--", label="Chance (AUROC 0.5)")
+    for key, name, marker, color in OPERATING_POINTS:
+        block = evaluation[key]
+        axis.plot(1 - block["specificity"], block["sensitivity"], marker, color=color,
+                  markersize=9, label=f"Threshold {block['threshold']:.3f} ({name})")
+    axis.set(title="ROC curve", xlabel="False positive rate (1 - specificity)",
+             ylabel="True positive rate (sensitivity)", xlim=(-0.01, 1.01), ylim=(-0.01, 1.01),
+             aspect="equal")
+    axis.legend(loc="lower right", fontsize=9)
+    axis.grid(alpha=0.3)
+
+
+def _precision_recall(axis, evaluation: dict, pr: pd.DataFrame) -> None:
+    prevalence = evaluation["test_abnormal"] / evaluation["test_patients"]
+    axis.step(pr["recall"], pr["precision"], where="post", color="#1f77b4", linewidth=2,
+              label=f"Model: AUPRC {evaluation['auprc']:.3f}")
+    axis.axhline(prevalence, color="gray", linestyle="--",
+                 label=f"Chance (abnormal share {prevalence:.1%})")
+    for key, name, marker, color in OPERATING_POINTS:
+        block = evaluation[key]
+        axis.plot(block["sensitivity"], block["precision"], marker, color=color, markersize=9,
+                  label=f"Threshold {block['threshold']:.3f} ({name})")
+    bottom = max(0.0, np.floor((min(prevalence, pr["precision"].min()) - 0.05) * 20) / 20)
+    axis.set(title="Precision-recall curve (abnormal = positive class)",
+             xlabel="Recall (sensitivity)", ylabel="Precision (positive predictive value)",
+             xlim=(-0.01, 1.01), ylim=(bottom, 1.005))
+    if bottom > 0:
+        axis.annotate(f"y axis starts at {bottom:.2f}", (0.01, 0.01), xycoords="axes fraction",
+                      fontsize=8, color="gray")
+    axis.legend(loc="lower left", fontsize=9, bbox_to_anchor=(0, 0.04))
+    axis.grid(alpha=0.3)
+
+
+def _calibration(axis, evaluation: dict, table: pd.DataFrame) -> None:
+    width = float((table["bin_high"] - table["bin_low"]).iloc[0])
+    counts = axis.twinx()
+    counts.bar(table["bin_low"] + width / 2, table["count"], width=width * 0.9, color="#bbbbbb",
+               alpha=0.5, label="Patients per bin (right axis)")
+    counts.set_ylabel("Patients per bin")
+    counts.set_ylim(0, table["count"].max() * 3)  # bars stay in the lower third
+    axis.set_zorder(counts.get_zorder() + 1)
+    axis.patch.set_visible(False)
+    axis.plot([0, 1], [0, 1], color="gray", linestyle="--", label="Perfectly calibrated")
+    axis.plot(table["mean_predicted"], table["observed"], "o-", color="#1f77b4", linewidth=2,
+              label="Model (one point per bin)")
+    temperature = evaluation["temperature"]
+    scaled = f", temperature {temperature:.2f}" if "calibration" in evaluation else ""
+    axis.set(title=f"Calibration: ECE {evaluation['ece']:.3f}, Brier {evaluation['brier']:.3f} "
+                   f"({round(1 / width)} bins{scaled})",
+             xlabel="Mean predicted probability of abnormal",
+             ylabel="Observed share of abnormal patients", xlim=(-0.01, 1.01),
+             ylim=(-0.01, 1.01))
+    handles = axis.get_legend_handles_labels()
+    extra = counts.get_legend_handles_labels()
+    axis.legend(handles[0] + extra[0], handles[1] + extra[1], loc="upper center",
+                bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=9)  # below: never over the data
+    axis.grid(alpha=0.3)
+
+
+def _confusion(axis, block: dict) -> None:
+    matrix = np.array(block["confusion_matrix"])
+    shares = matrix / matrix.sum(axis=1, keepdims=True)
+    axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    names = ["healthy", "abnormal"]
+    for row in range(2):
+        for column in range(2):
+            axis.text(column, row, f"{matrix[row, column]}\n({shares[row, column]:.1%} of row)",
+                      ha="center", va="center", fontsize=13,
+                      color="white" if shares[row, column] > 0.6 else "black")
+    axis.set(xticks=[0, 1], yticks=[0, 1], xticklabels=names, yticklabels=names,
+             xlabel="Predicted", ylabel="Actual",
+             title=f"Confusion matrix at threshold {block['threshold']:.3f} (tuned on validation)"
+                   f"\nsensitivity {block['sensitivity']:.1%}, specificity "
+                   f"{block['specificity']:.1%}")
+
+
+def modality_figure(evaluation: dict) -> Figure:
+    """Does every modality help: contributions (both methods, all baselines), the label
+    signal of each modality on its own, and how many predictions move when it is swapped."""
+    figure = Figure(figsize=(17, 5.8), layout="constrained")
+    shares_axis, signal_axis, swap_axis = figure.subplots(
+        1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
+    silent = [m for m in MODALITIES if evaluation["unimodal"][m]["label_signal"] is False]
+    _contribution_grid(shares_axis, evaluation["contributions"], evaluation["share_range"],
+                       silent)
+    _label_signal(signal_axis, evaluation)
+    _swap(swap_axis, evaluation["predictions_vary"])
+    figure.suptitle(f"Does every modality help? Test split, model {evaluation['model_id']}",
+                    fontsize=14)
+    return figure
+
+
+def _contribution_grid(
+    axis, contributions: dict, share_range: list[float], silent: list[str]
+) -> None:
+    """Every (method, baseline) pair: green in range, red outside, grey below the range for a
+    modality without label signal (exempt, as in the verdict)."""
+    low, high = share_range
+    rows = [(kind, method) for kind in contributions["by_baseline"]
+            for method in ("ablation", "shapley")]
+    values = np.array([[contributions["by_baseline"][kind][method][m] for m in MODALITIES]
+                       for kind, method in rows])
+    state = ((values >= low) & (values <= high)).astype(int)
+    exempt = np.array([m in silent for m in MODALITIES])[None, :] & (values < low)
+    state[exempt] = 2
+    axis.imshow(state, cmap=ListedColormap(["#f4b6b6", "#b7e1b0", "#dddddd"]), vmin=0, vmax=2,
+                aspect="auto")
+    for r, (kind, method) in enumerate(rows):
+        used = kind == contributions["baseline"] and method == contributions["method"]
+        for c in range(len(MODALITIES)):
+            axis.text(c, r, f"{values[r, c]:.1f}%", ha="center", va="center", fontsize=11,
+                      fontweight="bold" if used else "normal")
+    labels = [f"{method}, {kind}" + ("  (verdict)" if kind == contributions["baseline"]
+                                     and method == contributions["method"] else "")
+              for kind, method in rows]
+    axis.set(xticks=range(len(MODALITIES)), xticklabels=[LABELS[m] for m in MODALITIES],
+             yticks=range(len(rows)), yticklabels=labels,
+             title=f"Contribution (%) by method and baseline\n"
+                   f"green: within {low:g}-{high:g}%, red: outside"
+                   + (", grey: low but no label signal" if silent else ""))
+    axis.set_ylabel("Method, baseline for \"without the modality\"")
+
+
+def _label_signal(axis, evaluation: dict) -> None:
+    unimodal = evaluation["unimodal"]
+    positions = np.arange(len(MODALITIES))
+    for i, m in enumerate(MODALITIES):
+        u = unimodal[m]
+        _auroc_bar(axis, i - 0.12, u, COLORS[m], hollow=False)
+        verdict = {True: "signal", False: "no signal", None: "unknown"}[u["label_signal"]]
+        axis.annotate(f"{u['auroc']:.3f}\n{verdict}", (i - 0.12, u["auroc_ci"]["high"]),
+                      textcoords="offset points", xytext=(0, 6), ha="center", fontsize=10)
+        if "validation" in u:
+            _auroc_bar(axis, i + 0.12, u["validation"], COLORS[m], hollow=True)
+    axis.axhline(0.5, color="gray", linestyle="--", label="Chance (0.5)")
+    axis.plot([], [], "o", color="black", label="Test split (decides the verdict)")
+    axis.plot([], [], "s", color="black", markerfacecolor="white", alpha=0.7,
+              label="Validation split (second opinion)")
+    trained = ("" if evaluation["unimodal_heads_trained"]
+               else "\n(heads not trained: signal untested)")
+    axis.set(xticks=positions, xticklabels=[LABELS[m] for m in MODALITIES], ylim=(0.0, 1.1),
+             xlim=(-0.6, len(MODALITIES) - 0.4), ylabel="AUROC of the modality's own head",
+             title=f"Label signal: unimodal AUROC with 95% CI{trained}")
+    axis.legend(loc="lower right", fontsize=9)
+    axis.grid(alpha=0.3, axis="y")
+
+
+def _auroc_bar(axis, x: float, u: dict, color: str, hollow: bool) -> None:
+    """One AUROC with its interval: filled circle for test, hollow square for validation."""
+    low, high = u["auroc_ci"]["low"], u["auroc_ci"]["high"]
+    axis.errorbar(x, u["auroc"], yerr=[[u["auroc"] - low], [high - u["auroc"]]],
+                  fmt="s" if hollow else "o", color=color,
+                  markerfacecolor="white" if hollow else color, capsize=6, markersize=8,
+                  linewidth=1.5 if hollow else 2, alpha=0.7 if hollow else 1.0)
+
+
+def _swap(axis, vary: dict) -> None:
+    moved = [100 * vary["moved_fraction"][m] for m in MODALITIES]
+    bars = axis.bar([LABELS[m] for m in MODALITIES], moved,
+                    color=[COLORS[m] for m in MODALITIES])
+    axis.bar_label(bars, fmt="%.0f%%")
+    axis.set(ylim=(0, 105), ylabel="Patients whose prediction moved (%)",
+             title=f"Swap test: patients whose probability moves\nby > {vary['swap_delta']:g} "
+                   "when the modality is swapped")
+    axis.annotate(f"Each patient receives another patient's input\nfor that modality only. "
+                  f"Probability std: {vary['probability_std']:.3f}", (0.02, 0.97),
+                  xycoords="axes fraction",
+                  va="top", fontsize=9, color="#444444")
+    axis.grid(alpha=0.3, axis="y")

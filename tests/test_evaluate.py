@@ -1,0 +1,170 @@
+"""Evaluate: diagnostics, verdict rules, temperature scaling, and the stage on a tiny model."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from cardiofusion.calibration import fit_temperature, scaled_threshold
+from cardiofusion.checkpoint import load_model, model_id
+from cardiofusion.config import CriteriaParams, ModelParams
+from cardiofusion.diagnostics import label_signal, partner_order, swap_moved_fraction
+from cardiofusion.model import MultimodalNet
+from cardiofusion.verdict import judge, share_checks
+
+SIGNAL = {"auroc": 0.8, "auroc_ci": {"low": 0.7, "high": 0.9}, "label_signal": True}
+NOISE = {"auroc": 0.52, "auroc_ci": {"low": 0.40, "high": 0.64}, "label_signal": False}
+
+
+def test_a_modality_fed_pure_noise_is_reported_as_carrying_no_signal():
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 20 + [1] * 200)
+    noise = label_signal(labels, rng.normal(size=len(labels)), samples=1000, seed=0)
+    assert noise["auroc_ci"]["low"] < 0.5 < noise["auroc_ci"]["high"]
+    assert noise["label_signal"] is False
+    informative = label_signal(labels, labels + rng.normal(size=len(labels)), 1000, seed=0)
+    assert informative["auroc_ci"]["low"] > 0.5 and informative["label_signal"] is True
+
+
+def test_verdict_passes_balanced_shares_and_names_each_check():
+    verdict = judge({"ecg": 30.0, "pcg": 33.0, "clinical": 37.0}, 0.8,
+                    {m: SIGNAL for m in ("ecg", "pcg", "clinical")}, CriteriaParams())
+    assert verdict.passed and verdict.exempt == {} and verdict.share_scale == 1
+    assert set(verdict.checks) == {"ecg_share_in_20_40", "pcg_share_in_20_40",
+                                   "clinical_share_in_20_40", "no_share_above_60",
+                                   "no_share_below_10", "balanced_accuracy_at_least_0.7"}
+    assert not judge({"ecg": 30.0, "pcg": 33.0, "clinical": 37.0}, 0.69,
+                     {m: SIGNAL for m in ("ecg", "pcg", "clinical")}, CriteriaParams()).passed
+
+
+def test_a_low_share_of_a_modality_without_signal_is_exempt_not_failed():
+    shares = {"ecg": 4.0, "pcg": 46.0, "clinical": 50.0}
+    unimodal = {"ecg": NOISE, "pcg": SIGNAL, "clinical": SIGNAL}
+    verdict = judge(shares, 0.8, unimodal, CriteriaParams())
+    assert verdict.passed
+    assert verdict.share_scale == 1.5 and verdict.share_range == [30.0, 60.0]
+    assert set(verdict.exempt) == {"ecg_share_in_30_60", "no_share_below_15"}
+    assert "no label signal" in verdict.exempt["ecg_share_in_30_60"]
+    # the same shares with the signal untested (heads not trained) fail
+    unknown = {m: {**SIGNAL, "label_signal": None} for m in shares}
+    assert not judge(shares, 0.8, unknown, CriteriaParams()).passed
+    # a modality without signal may still not dominate
+    greedy = judge({"ecg": 70.0, "pcg": 15.0, "clinical": 15.0}, 0.8, unimodal, CriteriaParams())
+    assert not greedy.checks["ecg_share_in_30_60"] and "ecg_share_in_30_60" not in greedy.exempt
+
+
+def test_the_replaced_system_fails_the_contribution_checks():
+    verdict = share_checks({"ecg": 0.0, "pcg": 0.2, "clinical": 99.8}, None, CriteriaParams())
+    assert not verdict.passed
+    assert [name for name, ok in verdict.checks.items() if ok] == []
+
+
+class _SumFusion(MultimodalNet):
+    """logit = sum of the first embedding unit of each modality."""
+
+    def fuse(self, embeddings):
+        return sum(embeddings[m][:, 0] for m in ("ecg", "pcg", "clinical"))
+
+
+def test_swap_test_counts_patients_whose_prediction_moves():
+    model = _SumFusion(ModelParams(ecg_channels=[4], pcg_channels=[4], clinical_hidden=[4],
+                                   embedding_dim=2, fusion_hidden=2), clinical_features=1)
+    n = 50
+    embeddings = {"ecg": torch.zeros(n, 2), "pcg": torch.zeros(n, 2),
+                  "clinical": torch.zeros(n, 2)}
+    embeddings["pcg"][:, 0] = torch.linspace(-4, 4, n)  # every patient differs
+    embeddings["clinical"][:25, 0] = 2.0  # two groups of identical patients
+    moved = swap_moved_fraction(model, embeddings, 0.05, torch.Generator().manual_seed(0))
+    assert moved["ecg"] == 0.0  # identical in every patient: swapping changes nothing
+    assert moved["pcg"] > 0.6  # all but swaps within a saturated end of the sigmoid
+    assert 0.2 < moved["clinical"] < 0.8  # only swaps across the two groups move
+
+
+def test_partner_order_never_gives_a_patient_their_own_data():
+    for seed in range(20):
+        order = partner_order(7, torch.Generator().manual_seed(seed))
+        assert sorted(order.tolist()) == list(range(7))
+        assert (order != torch.arange(7)).all()
+
+
+def test_temperature_scaling_recovers_an_overconfident_scale():
+    generator = torch.Generator().manual_seed(0)
+    true_logits = torch.randn(4000, generator=generator) * 2
+    labels = torch.bernoulli(torch.sigmoid(true_logits), generator=generator)
+    assert fit_temperature(3 * true_logits, labels) == pytest.approx(3, rel=0.1)
+    assert fit_temperature(true_logits / 2, labels) == pytest.approx(0.5, rel=0.1)
+
+
+def test_scaled_threshold_keeps_every_decision():
+    logits = torch.linspace(-6, 6, 1001, dtype=torch.float64)
+    for threshold, temperature in ((0.65, 1.4), (0.3, 0.7), (0.5, 3.0)):
+        before = torch.sigmoid(logits) >= threshold
+        after = torch.sigmoid(logits / temperature) >= scaled_threshold(threshold, temperature)
+        assert torch.equal(before, after)
+
+
+@pytest.fixture(scope="module")
+def evaluated(tiny_trained, tiny_params, tmp_path_factory):
+    """The tiny trained directory, copied, then evaluated with temperature scaling on."""
+    from cardiofusion.evaluate import run_evaluate
+
+    workdir = tmp_path_factory.mktemp("evaluated") / "project"
+    shutil.copytree(tiny_trained, workdir)
+    params = tiny_params.model_copy(update={
+        "evaluate": tiny_params.evaluate.model_copy(update={"calibrate": True,
+                                                            "bootstrap_samples": 200})})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(workdir)
+        run_evaluate(params)
+    return workdir
+
+
+def test_eval_json_keeps_the_contract(evaluated):
+    report = json.loads((evaluated / "metrics/eval.json").read_text())
+    model_path = evaluated / "models/best_multimodal_model_retrained.pth"
+    assert report["model_id"] == model_id(model_path)
+    assert report["verdict"] in ("pass", "fail")
+    assert report["verdict"] == ("pass" if all(report["checks"].values()) else "fail")
+    for key in ("auroc", "auprc", "balanced_accuracy", "temperature", "threshold"):
+        assert isinstance(report[key], float)
+    contributions = report["contributions"]
+    assert contributions["method"] == "ablation"
+    for method in ("ablation", "shapley"):
+        assert sum(contributions[method].values()) == pytest.approx(100)
+        assert contributions[method] == contributions["by_baseline"]["mean"][method]
+    assert set(contributions["by_baseline"]) == {"mean", "permute", "blank"}
+    assert report["auroc_ci"]["low"] <= report["auroc"] <= report["auroc_ci"]["high"]
+    assert set(report["unimodal"]) == {"ecg", "pcg", "clinical"}
+    for diagnostic in report["unimodal"].values():  # test decides, validation second opinion
+        assert diagnostic["label_signal"] in (True, False)
+        assert diagnostic["validation"]["label_signal"] in (True, False)
+    assert report["tuned_threshold"]["threshold"] == report["threshold"]
+    assert report["fixed_threshold"]["threshold"] == 0.5
+
+
+def test_calibration_moves_the_threshold_but_no_decision(evaluated):
+    report = json.loads((evaluated / "metrics/eval.json").read_text())
+    loaded = load_model(evaluated / "models/best_multimodal_model_retrained.pth")
+    assert loaded.temperature == 1.0  # the train stage's output is left as it was
+    temperature = report["temperature"]
+    assert report["threshold"] == pytest.approx(scaled_threshold(loaded.threshold, temperature))
+    predictions = pd.read_csv(evaluated / "plots/data/test_predictions.csv")
+    raw = 1 / (1 + ((1 - predictions["probability"]) / predictions["probability"])
+               ** temperature)  # undo the temperature: sigmoid(T * logit(p))
+    uncalibrated = np.where(raw >= loaded.threshold, "abnormal", "healthy")
+    assert (predictions["predicted"] == uncalibrated).all()
+
+
+def test_plot_data_is_written_for_dvc_plots(evaluated):
+    data = evaluated / "plots/data"
+    roc = pd.read_csv(data / "roc.csv")
+    assert roc["fpr"].is_monotonic_increasing and roc["tpr"].iloc[-1] == 1.0
+    assert list(pd.read_csv(data / "pr.csv").columns) == ["recall", "precision"]
+    assert pd.read_csv(data / "calibration.csv")["count"].sum() == len(
+        pd.read_csv(data / "test_predictions.csv"))
+    contributions = pd.read_csv(data / "contributions.csv")
+    assert list(contributions["modality"]) == ["ECG", "PCG", "Clinical"]
+    assert contributions["ablation"].sum() == pytest.approx(100)

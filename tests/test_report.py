@@ -1,0 +1,86 @@
+"""Report stage: figures and `plots/report.md` from an evaluated tiny model."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from cardiofusion.errors import CardiofusionError
+
+
+@pytest.fixture(scope="module")
+def reported(tiny_trained, tiny_params, tmp_path_factory):
+    """The tiny trained directory, copied, evaluated and reported on."""
+    from cardiofusion.evaluate import run_evaluate
+    from cardiofusion.report import run_report
+
+    workdir = tmp_path_factory.mktemp("reported") / "project"
+    shutil.copytree(tiny_trained, workdir)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(workdir)
+        run_evaluate(tiny_params)
+        run_report(tiny_params)
+    return workdir
+
+
+def test_report_writes_every_figure(reported):
+    for name, width in (("training_history", 1400), ("evaluation", 1400), ("modalities", 1800)):
+        with Image.open(reported / f"plots/{name}.png") as image:
+            assert image.width >= width and image.height >= 600
+
+
+def test_report_markdown_ties_verdict_checks_and_figures_together(reported):
+    text = (reported / "plots/report.md").read_text()
+    evaluation = json.loads((reported / "metrics/eval.json").read_text())
+    assert f"**Verdict: {evaluation['verdict'].upper()}**" in text
+    for name in evaluation["checks"]:
+        assert f"`{name}`" in text
+    assert "| contributions ECG / PCG / clinical | 0.0 / 0.2 / 99.8 % |" in text
+    assert "FAIL (contribution checks)" in text  # the replaced system, judged by the criteria
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert sorted(links) == ["evaluation.png", "modalities.png", "training_history.png"]
+    assert all((reported / "plots" / link).is_file() for link in links)
+
+
+def test_report_adds_a_column_for_a_saved_evaluation(reported, tiny_params, monkeypatch,
+                                                     tmp_path):
+    from cardiofusion.report import run_report
+
+    saved = tmp_path / "naive_eval.json"
+    evaluation = json.loads((reported / "metrics/eval.json").read_text())
+    evaluation["auroc"] = 0.123
+    saved.write_text(json.dumps(evaluation))
+    params = tiny_params.model_copy(update={"report": tiny_params.report.model_copy(
+        update={"compare_with": saved, "compare_label": "naive run"})})
+    monkeypatch.chdir(reported)
+    shutil.copy(Path("plots/report.md"), tmp_path / "report.md")
+    try:
+        run_report(params)
+        text = Path("plots/report.md").read_text()
+        assert "| | system we replace | naive run | this run |" in text
+        assert "| AUROC | not reported | 0.123 |" in text
+
+        saved.write_text(json.dumps({"verdict": "pass"}))
+        with pytest.raises(CardiofusionError, match="report.compare_with"):
+            run_report(params)
+    finally:
+        shutil.copy(tmp_path / "report.md", Path("plots/report.md"))
+
+
+def test_report_says_when_a_modality_has_no_signal_and_when_the_splits_disagree(
+        reported, tiny_params):
+    from cardiofusion.report_markdown import report_markdown
+
+    evaluation = json.loads((reported / "metrics/eval.json").read_text())
+    for diagnostic in evaluation["unimodal"].values():
+        diagnostic["label_signal"] = diagnostic["validation"]["label_signal"] = True
+    ecg = evaluation["unimodal"]["ecg"]
+    ecg["label_signal"] = False
+    evaluation["exempt"] = {"ecg_share_in_30_60": "ecg carries no label signal on this data"}
+    text = report_markdown(evaluation, {"epoch": 1, "epochs_run": 2}, {}, tiny_params, {})
+    assert "ECG carries no detectable label signal on this data" in text
+    assert "The validation split disagrees for ECG" in text
+    assert "| **no** (CI contains 0.5) |" in text
