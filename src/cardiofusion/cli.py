@@ -77,7 +77,7 @@ COMMANDS: dict[str, tuple[Callable[[Params, argparse.Namespace], object], str]] 
     "featurize": (_featurize, "decode every file once into cached feature arrays"),
     "train": (_train, "train the multimodal model with balancing and early stopping"),
     "evaluate": (_evaluate, "test-set metrics, modality contributions and the verdict"),
-    "report": (_report, "draw plots/training_history.png"),
+    "report": (_report, "draw the training and evaluation figures and plots/report.md"),
     "promote": (_promote, "make the retrained model the served one (if its evaluation passed)"),
     "serve": (_serve, "HTTP API and upload page for the promoted model"),
 }
