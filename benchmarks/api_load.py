@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-import httpx
+import httpx2
 import numpy as np
 import soundfile as sf
 from PIL import Image
@@ -96,13 +96,13 @@ def wait_until_up(url: str, process: subprocess.Popen, log: IO[bytes]) -> None:
     deadline = time.monotonic() + 120
     while True:
         try:
-            health = httpx.get(f"{url}/health", timeout=2)
+            health = httpx2.get(f"{url}/health", timeout=2)
             if health.status_code == 200:
                 body = health.json()
                 print(f"server: model {body['model_id']} on {body['device']}, "
                       f"pid {process.pid}")
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             log.seek(0)
@@ -130,7 +130,7 @@ def report(url: str, files: dict[str, tuple[str, bytes]], requests: int,
 def send(url: str, files: dict[str, tuple[str, bytes]]) -> float:
     """One request's latency in seconds; any answer but 200 stops the benchmark."""
     started = time.perf_counter()
-    response = httpx.post(url, files=files, timeout=60)
+    response = httpx2.post(url, files=files, timeout=60)
     latency = time.perf_counter() - started
     if response.status_code != 200:
         sys.exit(f"{url}: HTTP {response.status_code}: {response.text}")

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,9 +33,9 @@ def server(tiny_trained, tmp_path):
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
                 break
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
@@ -52,9 +52,9 @@ def test_a_real_server_predicts_refuses_bad_input_and_keeps_serving(server, tiny
     ecg = next((root / "ecg").glob("*.png"))
     files = {"ecg_image": (ecg.name, ecg.read_bytes()),
              "pcg_audio": ("p.wav", (root / "pcg" / f"{ecg.stem}.wav").read_bytes())}
-    answer = httpx.post(f"{server}/predict", files=files, data={"age": "58"}, timeout=30)
+    answer = httpx2.post(f"{server}/predict", files=files, data={"age": "58"}, timeout=30)
     assert answer.status_code == 200 and 0 <= answer.json()["probability"] <= 1
     swapped = {"ecg_image": files["pcg_audio"], "pcg_audio": files["pcg_audio"]}
-    refused = httpx.post(f"{server}/predict", files=swapped, timeout=30)
+    refused = httpx2.post(f"{server}/predict", files=swapped, timeout=30)
     assert refused.status_code == 415 and refused.json()["detail"][0]["field"] == "ecg_image"
-    assert httpx.get(f"{server}/health", timeout=5).json()["status"] == "ok"
+    assert httpx2.get(f"{server}/health", timeout=5).json()["status"] == "ok"
