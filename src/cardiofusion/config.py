@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cardiofusion.errors import ConfigError
 
 MODALITIES = ("ecg", "pcg", "clinical")
+MODALITY_LABELS = {"ecg": "ECG", "pcg": "PCG", "clinical": "Clinical"}  # for people to read
 
 
 class _Section(BaseModel):

@@ -17,7 +17,7 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 from cardiofusion.bootstrap import auroc_rows, balanced_accuracy_rows, bootstrap_interval
 from cardiofusion.calibration import fit_temperature, scaled_threshold
 from cardiofusion.checkpoint import LoadedModel, load_model, model_id
-from cardiofusion.config import MODALITIES, Params
+from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
 from cardiofusion.contributions import (
     ablation_effects,
     baseline_embeddings,
@@ -51,7 +51,6 @@ CALIBRATION_PATH = PLOT_DATA / "calibration.csv"
 CONTRIBUTIONS_PATH = PLOT_DATA / "contributions.csv"
 BASELINES = ("mean", "permute", "blank")
 CLASS_NAMES = np.array(["healthy", "abnormal"])
-LABELS = {"ecg": "ECG", "pcg": "PCG", "clinical": "Clinical"}
 
 
 def run_evaluate(params: Params) -> dict[str, object]:
@@ -236,7 +235,7 @@ def _write_plot_data(
         PR_PATH: pd.DataFrame({"recall": recall, "precision": precision}),
         CALIBRATION_PATH: calibration_table(labels, probabilities, bins),
         CONTRIBUTIONS_PATH: pd.DataFrame({
-            "modality": [LABELS[m] for m in MODALITIES],
+            "modality": [MODALITY_LABELS[m] for m in MODALITIES],
             **{method: [values[m] for m in MODALITIES]
                for method, values in contribution_shares.items()},
         }),
@@ -273,7 +272,7 @@ def print_report(report: dict) -> None:
         for method, values in methods.items():
             used = kind == contributions["baseline"] and method == contributions["method"]
             print(f"   Modality Contributions ({method}, {kind} baseline): "
-                  + ", ".join(f"{LABELS[m]}={values[m]:.1f}%" for m in MODALITIES)
+                  + ", ".join(f"{MODALITY_LABELS[m]}={values[m]:.1f}%" for m in MODALITIES)
                   + ("   <- verdict" if used else ""))
     heads = "" if report["unimodal_heads_trained"] else " (heads not trained: signal unknown)"
     print(f"   Unimodal AUROC of the auxiliary heads{heads}:")
@@ -283,12 +282,12 @@ def print_report(report: dict) -> None:
         check = (f" | validation {second['auroc']:.3f} (95% CI {_interval(second['auroc_ci'])})"
                  + (" <- the splits disagree" if second["label_signal"] != u["label_signal"]
                     else "") if second else "")
-        print(f"      {LABELS[m]}: {u['auroc']:.3f} (95% CI {_interval(u['auroc_ci'])}) "
+        print(f"      {MODALITY_LABELS[m]}: {u['auroc']:.3f} (95% CI {_interval(u['auroc_ci'])}) "
               f"{words[u['label_signal']]}{check}")
     vary = report["predictions_vary"]
     print(f"   Predictions vary: probability std {vary['probability_std']:.3f}; moved by more "
           f"than {vary['swap_delta']:g} when the modality is swapped with another patient's: "
-          + ", ".join(f"{LABELS[m]} {v:.0%}" for m, v in vary["moved_fraction"].items()))
+          + ", ".join(f"{MODALITY_LABELS[m]} {v:.0%}" for m, v in vary["moved_fraction"].items()))
     for name, ok in report["checks"].items():
         note = f" (exempt: {report['exempt'][name]})" if name in report["exempt"] else ""
         print(f"   {'✅' if ok else '❌'} {name}{note}")

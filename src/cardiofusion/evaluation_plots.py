@@ -12,10 +12,9 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from cardiofusion.config import MODALITIES
+from cardiofusion.config import MODALITIES, MODALITY_LABELS
 
 COLORS = {"ecg": "#d62728", "pcg": "#1f77b4", "clinical": "#2ca02c"}
-LABELS = {"ecg": "ECG", "pcg": "PCG", "clinical": "Clinical"}
 OPERATING_POINTS = (("tuned_threshold", "tuned on validation", "o", "#d62728"),
                     ("fixed_threshold", "fixed", "s", "#7f7f7f"))
 
@@ -157,7 +156,7 @@ def _contribution_grid(
     labels = [f"{method}, {kind}" + ("  (verdict)" if kind == contributions["baseline"]
                                      and method == contributions["method"] else "")
               for kind, method in rows]
-    axis.set(xticks=range(len(MODALITIES)), xticklabels=[LABELS[m] for m in MODALITIES],
+    axis.set(xticks=range(len(MODALITIES)), xticklabels=[MODALITY_LABELS[m] for m in MODALITIES],
              yticks=range(len(rows)), yticklabels=labels,
              title=f"Contribution (%) by method and baseline\n"
                    f"green: within {low:g}-{high:g}%, red: outside"
@@ -182,7 +181,8 @@ def _label_signal(axis, evaluation: dict) -> None:
               label="Validation split (second opinion)")
     trained = ("" if evaluation["unimodal_heads_trained"]
                else "\n(heads not trained: signal untested)")
-    axis.set(xticks=positions, xticklabels=[LABELS[m] for m in MODALITIES], ylim=(0.0, 1.1),
+    axis.set(xticks=positions, xticklabels=[MODALITY_LABELS[m] for m in MODALITIES],
+             ylim=(0.0, 1.1),
              xlim=(-0.6, len(MODALITIES) - 0.4), ylabel="AUROC of the modality's own head",
              title=f"Label signal: unimodal AUROC with 95% CI{trained}")
     axis.legend(loc="lower right", fontsize=9)
@@ -200,7 +200,7 @@ def _auroc_bar(axis, x: float, u: dict, color: str, hollow: bool) -> None:
 
 def _swap(axis, vary: dict) -> None:
     moved = [100 * vary["moved_fraction"][m] for m in MODALITIES]
-    bars = axis.bar([LABELS[m] for m in MODALITIES], moved,
+    bars = axis.bar([MODALITY_LABELS[m] for m in MODALITIES], moved,
                     color=[COLORS[m] for m in MODALITIES])
     axis.bar_label(bars, fmt="%.0f%%")
     axis.set(ylim=(0, 105), ylabel="Patients whose prediction moved (%)",

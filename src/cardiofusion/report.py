@@ -12,12 +12,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from cardiofusion.config import MODALITIES, Params
+from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
 from cardiofusion.data.validate import METRICS_PATH as VALIDATION_METRICS_PATH
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.evaluate import CALIBRATION_PATH, PR_PATH, ROC_PATH
 from cardiofusion.evaluate import METRICS_PATH as EVAL_METRICS_PATH
-from cardiofusion.evaluation_plots import COLORS, LABELS, evaluation_figure, modality_figure
+from cardiofusion.evaluation_plots import COLORS, evaluation_figure, modality_figure
 from cardiofusion.io import atomic_path, write_text
 from cardiofusion.report_markdown import report_markdown
 from cardiofusion.train import LIVE_DIR
@@ -103,7 +103,7 @@ def training_history_figure(
                       label=target)
     for m in MODALITIES:
         over_time.plot(epochs, history[f"contributions/{m}"], "o-", color=COLORS[m],
-                       label=LABELS[m])
+                       label=MODALITY_LABELS[m])
     over_time.axhline(100 / 3, color="gray", linestyle="--", label="Balanced (33.3%)")
     over_time.set(title="Modality contributions on validation, per epoch",
                   xlabel="Epoch", ylabel="Contribution (%)", ylim=(0, 100))
@@ -152,7 +152,7 @@ def _final_contributions(
                          label=f"{method}{' (verdict)' if used else ''}")
         axis.bar_label(drawn, fmt="%.1f%%", fontsize=9)
     axis.axhline(100 / 3, color="gray", linestyle="--", label="Balanced (33.3%)")
-    axis.set(xticks=positions, xticklabels=[LABELS[m] for m in MODALITIES],
+    axis.set(xticks=positions, xticklabels=[MODALITY_LABELS[m] for m in MODALITIES],
              title=f"Final modality contributions on test ({contributions['baseline']} baseline)",
              ylabel="Contribution (%)", ylim=(0, 100))
 

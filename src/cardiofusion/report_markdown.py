@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cardiofusion.config import MODALITIES, Params
-from cardiofusion.evaluation_plots import LABELS
+from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
 from cardiofusion.verdict import share_checks
 
 
@@ -56,7 +55,8 @@ def _setup(e: dict, training: dict, validation: dict, params: Params) -> str:
     recipe = (f"sampler `{tp.sampler}`, balance `{tp.balance}`"
               + (f" (auxiliary loss weight {tp.aux_weight:g})" if tp.balance != "none" else "")
               + ", learning-rate multipliers "
-              + ", ".join(f"{LABELS[m]} {v:g}x" for m, v in tp.lr_multipliers.as_dict().items()))
+              + ", ".join(f"{MODALITY_LABELS[m]} {v:g}x"
+                          for m, v in tp.lr_multipliers.as_dict().items()))
     calibrated = (f"temperature scaling fitted on validation, T = {e['temperature']:.3f}"
                   if "calibration" in e else "no temperature scaling (T = 1)")
     return "\n".join([
@@ -103,7 +103,7 @@ def _modalities(e: dict) -> str:
              "Contribution of each modality, % of the total (\\* = used by the verdict):", "",
              header, "|---|" + "---|" * len(columns)]
     for m in MODALITIES:
-        lines.append(f"| {LABELS[m]} | " + " | ".join(
+        lines.append(f"| {MODALITY_LABELS[m]} | " + " | ".join(
             f"{c['by_baseline'][kind][method][m]:.1f}" for kind, method in columns) + " |")
     vary = e["predictions_vary"]
     lines += [
@@ -127,8 +127,8 @@ def _modalities(e: dict) -> str:
             u["label_signal"]]
         second = u.get("validation")
         check = f"{second['auroc']:.3f} ({_ci(second['auroc_ci'])})" if second else "n/a"
-        lines.append(f"| {LABELS[m]} | {u['auroc']:.3f} ({_ci(u['auroc_ci'])}) | {signal} | "
-                     f"{check} | {_pct(vary['moved_fraction'][m], 0)} |")
+        lines.append(f"| {MODALITY_LABELS[m]} | {u['auroc']:.3f} ({_ci(u['auroc_ci'])}) | "
+                     f"{signal} | {check} | {_pct(vary['moved_fraction'][m], 0)} |")
     lines += ["", _signal_note(e), "",
               f"Predictions vary: the standard deviation of the predicted probability over the "
               f"test set is {vary['probability_std']:.3f}; the last column is the share of "
@@ -143,14 +143,14 @@ def _signal_note(e: dict) -> str:
         return ("The auxiliary heads were not trained in this run (`train.balance: none`), so "
                 "their AUROC says nothing about the data: no modality is exempted.")
     unimodal = e["unimodal"]
-    silent = [LABELS[m] for m in MODALITIES if unimodal[m]["label_signal"] is False]
+    silent = [MODALITY_LABELS[m] for m in MODALITIES if unimodal[m]["label_signal"] is False]
     carry = "carries" if len(silent) == 1 else "carry"
     note = (f"{', '.join(silent)} {carry} no detectable label signal on this data (test "
             "interval contains 0.5): a low contribution is then correct, and the verdict "
             "does not fail it for that." if silent else
             "Every modality carries label signal on its own (its test interval excludes 0.5), "
             "so each is expected to contribute.")
-    disputed = [LABELS[m] for m in MODALITIES if "validation" in unimodal[m]
+    disputed = [MODALITY_LABELS[m] for m in MODALITIES if "validation" in unimodal[m]
                 and unimodal[m]["validation"]["label_signal"] != unimodal[m]["label_signal"]]
     if disputed:
         note += (f" The validation split disagrees for {', '.join(disputed)}: with few healthy "

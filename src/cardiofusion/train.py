@@ -21,7 +21,7 @@ from torch.utils.data import WeightedRandomSampler
 from cardiofusion.augment import augment_batch, drop_modalities
 from cardiofusion.balancing import modulate_gradients, ogm_coefficients
 from cardiofusion.checkpoint import load_training_state, save_model, save_training_state
-from cardiofusion.config import MODALITIES, Params, TrainParams
+from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params, TrainParams
 from cardiofusion.contributions import baseline_embeddings, blank_embeddings, modality_shares
 from cardiofusion.features.cache import FeatureSet
 from cardiofusion.inference import SplitTensors, embed_split, load_split
@@ -103,7 +103,7 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
                   f"Val Balanced Acc: {val_metrics['balanced_accuracy']:.2%} | "
                   f"Val AUROC: {val_metrics['auroc']:.3f}")
             print("   Modality Contributions: "
-                  + ", ".join(f"{_label(m)}={shares[m]:.1f}%" for m in MODALITIES))
+                  + ", ".join(f"{MODALITY_LABELS[m]}={shares[m]:.1f}%" for m in MODALITIES))
             live.log_metric("train/loss", train_loss)
             live.log_metric("train/accuracy", train_acc)
             live.log_metric("val/loss", val_loss)
@@ -230,6 +230,3 @@ def _print_header(
           f"{tp.aux_weight if tp.balance != 'none' else 0} | LR multipliers: "
           + ", ".join(f"{m}={v:g}x" for m, v in tp.lr_multipliers.as_dict().items()))
 
-
-def _label(modality: str) -> str:
-    return {"ecg": "ECG", "pcg": "PCG", "clinical": "Clinical"}[modality]
