@@ -5,7 +5,7 @@ import shutil
 import pytest
 import torch
 
-from cardiofusion.checkpoint import load_model
+from cardiofusion.checkpoint import load_model, model_id
 from cardiofusion.features.cache import FeatureSet
 from cardiofusion.model import MultimodalNet
 from cardiofusion.reproducibility import seed_everything
@@ -53,3 +53,10 @@ def test_the_model_carries_a_threshold_tuned_on_validation(features_only, tiny_p
     assert 0.0 <= loaded.threshold <= 1.0
     assert loaded.threshold == pytest.approx(summary["threshold"])
     assert loaded.temperature == 1.0
+
+
+def test_the_same_params_write_a_byte_identical_model(features_only, tiny_params):
+    run_train(tiny_params)
+    first = model_id(MODEL_PATH)
+    run_train(tiny_params)
+    assert model_id(MODEL_PATH) == first

@@ -59,9 +59,13 @@ def save_model(
 
 
 def save_payload(path: Path, payload: dict[str, Any]) -> None:
-    """Write a model payload atomically: a reader never sees a half-written model."""
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    """Write a model payload atomically: a reader never sees a half-written model.
+
+    Saving through a file handle keeps the random temporary name out of the archive, so equal
+    payloads give byte-equal files (and equal `model_id`s).
+    """
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        torch.save(payload, handle)
 
 
 def load_payload(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
@@ -118,8 +122,7 @@ def save_training_state(
         "torch_rng": torch.get_rng_state(),
         **progress,
     }
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    save_payload(path, payload)
 
 
 def load_training_state(
