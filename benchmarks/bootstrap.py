@@ -12,7 +12,7 @@ import time
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from cardiofusion.bootstrap import (
+from cardiofusion.evaluation.bootstrap import (
     auroc_rows,
     balanced_accuracy_rows,
     bootstrap_interval,

@@ -28,10 +28,10 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from cardiofusion.config import Params, load_params
-from cardiofusion.data.demo import generate_demo
 from cardiofusion.data.validate import run_validate
+from cardiofusion.demo.generate import generate_demo
+from cardiofusion.features.featurize import run_featurize
 from cardiofusion.features.patient import ecg_array, pcg_array
-from cardiofusion.featurize import run_featurize
 
 ORIGINAL_ROWS = 3784
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"

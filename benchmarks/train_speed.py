@@ -31,11 +31,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-import cardiofusion.train as train_stage
+import cardiofusion.training.train as train_stage
 from cardiofusion.config import MODALITIES, Params, load_params
-from cardiofusion.features.cache import FeatureSet
-from cardiofusion.inference import SplitTensors, load_split
-from cardiofusion.model import MultimodalNet
+from cardiofusion.features.dataset import FeatureSet
+from cardiofusion.model.network import MultimodalNet
+from cardiofusion.model.splits import SplitTensors, load_split
 
 COMPARED_STEPS = 20
 

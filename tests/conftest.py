@@ -45,7 +45,7 @@ def tiny_params(tmp_path_factory: pytest.TempPathFactory) -> Params:
 @pytest.fixture(scope="session")
 def tiny_demo(tiny_params: Params) -> Path:
     """A 40-patient demo dataset written once per test session; returns its CSV path."""
-    from cardiofusion.data.demo import generate_demo
+    from cardiofusion.demo.generate import generate_demo
 
     return generate_demo(tiny_params.demo, tiny_params.seed)
 
@@ -57,8 +57,8 @@ def tiny_trained(
     """A working directory where validate, featurize and train (2 epochs) have run on the tiny
     demo; tests `monkeypatch.chdir()` into it (stage paths are relative) and must not modify it."""
     from cardiofusion.data.validate import run_validate
-    from cardiofusion.featurize import run_featurize
-    from cardiofusion.train import run_train
+    from cardiofusion.features.featurize import run_featurize
+    from cardiofusion.training.train import run_train
 
     workdir = tmp_path_factory.mktemp("trained")
     previous = Path.cwd()

@@ -11,8 +11,8 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from cardiofusion.checkpoint import load_payload, model_id, save_payload
 from cardiofusion.config import MODALITIES
+from cardiofusion.model.checkpoint import load_payload, model_id, save_payload
 from cardiofusion.serve import create_app
 
 MODEL = "models/best_multimodal_model_retrained.pth"

@@ -5,9 +5,9 @@ import pandas as pd
 import soundfile as sf
 from PIL import Image
 
-from cardiofusion.data.demo import generate_demo
-from cardiofusion.data.demo_clinical import CLINICAL_COLUMNS
-from cardiofusion.data.demo_latent import sample_patient
+from cardiofusion.demo.clinical import CLINICAL_COLUMNS
+from cardiofusion.demo.generate import generate_demo
+from cardiofusion.demo.latent import sample_patient
 
 
 def test_csv_has_the_shape_of_a_real_metadata_file(tiny_demo):

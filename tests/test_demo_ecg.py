@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from cardiofusion.data.demo_ecg import render_ecg
-from cardiofusion.data.findings import CardiacFindings, Rhythm, make_rhythm
+from cardiofusion.demo.ecg import render_ecg
+from cardiofusion.demo.findings import CardiacFindings, Rhythm, make_rhythm
 
 NORMAL = CardiacFindings(
     heart_rate_bpm=72.0,

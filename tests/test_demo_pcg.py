@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from cardiofusion.data.demo_pcg import synthesize_pcg
-from cardiofusion.data.findings import CardiacFindings, Rhythm, make_rhythm
+from cardiofusion.demo.findings import CardiacFindings, Rhythm, make_rhythm
+from cardiofusion.demo.pcg import synthesize_pcg
 
 NORMAL = CardiacFindings(
     heart_rate_bpm=72.0,

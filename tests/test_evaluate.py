@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 import torch
 
-from cardiofusion.calibration import fit_temperature, scaled_threshold
-from cardiofusion.checkpoint import load_model, model_id
 from cardiofusion.config import CriteriaParams, ModelParams
-from cardiofusion.diagnostics import label_signal, partner_order, swap_moved_fraction
-from cardiofusion.model import MultimodalNet
-from cardiofusion.verdict import judge, share_checks
+from cardiofusion.evaluation.calibration import fit_temperature, scaled_threshold
+from cardiofusion.evaluation.diagnostics import label_signal, partner_order, swap_moved_fraction
+from cardiofusion.evaluation.verdict import judge, share_checks
+from cardiofusion.model.checkpoint import load_model, model_id
+from cardiofusion.model.network import MultimodalNet
 
 SIGNAL = {"auroc": 0.8, "auroc_ci": {"low": 0.7, "high": 0.9}, "label_signal": True}
 NOISE = {"auroc": 0.52, "auroc_ci": {"low": 0.40, "high": 0.64}, "label_signal": False}
@@ -109,7 +109,7 @@ def test_scaled_threshold_keeps_every_decision():
 @pytest.fixture(scope="module")
 def evaluated(tiny_trained, tiny_params, tmp_path_factory):
     """The tiny trained directory, copied, then evaluated with temperature scaling on."""
-    from cardiofusion.evaluate import run_evaluate
+    from cardiofusion.evaluation.evaluate import run_evaluate
 
     workdir = tmp_path_factory.mktemp("evaluated") / "project"
     shutil.copytree(tiny_trained, workdir)

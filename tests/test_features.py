@@ -115,7 +115,7 @@ def test_clinical_encoder_uses_train_statistics_and_marks_missing():
 def test_categorical_columns_are_inferred_from_integer_values(tiny_params, tiny_demo, tmp_path,
                                                              monkeypatch, capsys):
     from cardiofusion.data.validate import run_validate
-    from cardiofusion.featurize import run_featurize
+    from cardiofusion.features.featurize import run_featurize
 
     monkeypatch.chdir(tmp_path)
     data = tiny_params.data.model_copy(update={"root": tiny_demo.parent})

@@ -13,9 +13,9 @@ import pytest
 from cardiofusion.config import Params
 from cardiofusion.data.validate import run_validate
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.features.cache import FeatureSet
-from cardiofusion.features.store import FEATURE_VERSION, FeatureStore, file_digest
-from cardiofusion.featurize import run_featurize
+from cardiofusion.features.dataset import FeatureSet
+from cardiofusion.features.featurize import run_featurize
+from cardiofusion.features.file_cache import FEATURE_VERSION, FeatureStore, file_digest
 
 CACHE = Path("data/featurize_cache")
 

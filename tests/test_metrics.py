@@ -15,13 +15,13 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from cardiofusion.bootstrap import (
+from cardiofusion.evaluation.bootstrap import (
     auroc_rows,
     balanced_accuracy_rows,
     bootstrap_interval,
     stratified_resamples,
 )
-from cardiofusion.metrics import (
+from cardiofusion.model.metrics import (
     brier_score,
     calibration_table,
     expected_calibration_error,

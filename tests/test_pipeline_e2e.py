@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cardiofusion.checkpoint import load_model
-from cardiofusion.features.cache import FeatureSet
+from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.features.patient import featurize_patient
+from cardiofusion.model.checkpoint import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ["demo_data", "validate", "featurize", "train", "evaluate", "report"]

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from cardiofusion.checkpoint import load_model, load_payload, model_id
 from cardiofusion.cli import main
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.promote import EVAL_PATH, RETRAINED_PATH, run_promote
+from cardiofusion.model.checkpoint import load_model, load_payload, model_id
 from cardiofusion.serve import create_app
+from cardiofusion.serve.promote import EVAL_PATH, RETRAINED_PATH, run_promote
 
 REPO = Path(__file__).resolve().parents[1]
 PROMOTED = Path("models/best_multimodal_model.pth")

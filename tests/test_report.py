@@ -14,8 +14,8 @@ from cardiofusion.errors import CardiofusionError
 @pytest.fixture(scope="module")
 def reported(tiny_trained, tiny_params, tmp_path_factory):
     """The tiny trained directory, copied, evaluated and reported on."""
-    from cardiofusion.evaluate import run_evaluate
-    from cardiofusion.report import run_report
+    from cardiofusion.evaluation.evaluate import run_evaluate
+    from cardiofusion.reporting.report import run_report
 
     workdir = tmp_path_factory.mktemp("reported") / "project"
     shutil.copytree(tiny_trained, workdir)
@@ -47,7 +47,7 @@ def test_report_markdown_ties_verdict_checks_and_figures_together(reported):
 
 def test_report_adds_a_column_for_a_saved_evaluation(reported, tiny_params, monkeypatch,
                                                      tmp_path):
-    from cardiofusion.report import run_report
+    from cardiofusion.reporting.report import run_report
 
     saved = tmp_path / "naive_eval.json"
     evaluation = json.loads((reported / "metrics/eval.json").read_text())
@@ -72,7 +72,7 @@ def test_report_adds_a_column_for_a_saved_evaluation(reported, tiny_params, monk
 
 def test_report_says_when_a_modality_has_no_signal_and_when_the_splits_disagree(
         reported, tiny_params):
-    from cardiofusion.report_markdown import report_markdown
+    from cardiofusion.reporting.markdown import report_markdown
 
     evaluation = json.loads((reported / "metrics/eval.json").read_text())
     for diagnostic in evaluation["unimodal"].values():

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-import cardiofusion.train as train_module
+import cardiofusion.training.train as train_module
 from cardiofusion.data.validate import run_validate
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.featurize import run_featurize
-from cardiofusion.train import run_train
+from cardiofusion.features.featurize import run_featurize
+from cardiofusion.training.train import run_train
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ import shutil
 import pytest
 import torch
 
-from cardiofusion.checkpoint import load_model, model_id
-from cardiofusion.features.cache import FeatureSet
-from cardiofusion.model import MultimodalNet
-from cardiofusion.reproducibility import seed_everything
-from cardiofusion.train import MODEL_PATH, run_train
+from cardiofusion.features.dataset import FeatureSet
+from cardiofusion.model.checkpoint import load_model, model_id
+from cardiofusion.model.network import MultimodalNet
+from cardiofusion.runtime import seed_everything
+from cardiofusion.training.train import MODEL_PATH, run_train
 
 
 @pytest.fixture

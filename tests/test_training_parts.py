@@ -4,12 +4,12 @@ import pytest
 import torch
 from torch import nn
 
-from cardiofusion.augment import augment_batch, drop_modalities
-from cardiofusion.balancing import modulate_gradients, ogm_coefficients
 from cardiofusion.config import ModelParams, TrainParams
-from cardiofusion.contributions import ablation_effects, shapley_effects, shares
-from cardiofusion.model import MultimodalNet
-from cardiofusion.train import balanced_bce, make_sampler, param_groups
+from cardiofusion.model.contributions import ablation_effects, shapley_effects, shares
+from cardiofusion.model.network import MultimodalNet
+from cardiofusion.training.augment import augment_batch, drop_modalities
+from cardiofusion.training.ogm_ge import modulate_gradients, ogm_coefficients
+from cardiofusion.training.train import balanced_bce, make_sampler, param_groups
 
 SMALL = ModelParams(ecg_channels=[4], pcg_channels=[4], clinical_hidden=[8], embedding_dim=2,
                     fusion_hidden=4)

@@ -16,7 +16,7 @@ from cardiofusion.errors import CardiofusionError, ConfigError
 
 
 def _demo_data(params: Params, args: argparse.Namespace) -> object:
-    from cardiofusion.data.demo import generate_demo
+    from cardiofusion.demo.generate import generate_demo
 
     return generate_demo(params.demo, params.seed)
 
@@ -28,31 +28,31 @@ def _validate(params: Params, args: argparse.Namespace) -> object:
 
 
 def _featurize(params: Params, args: argparse.Namespace) -> object:
-    from cardiofusion.featurize import run_featurize
+    from cardiofusion.features.featurize import run_featurize
 
     return run_featurize(params)
 
 
 def _train(params: Params, args: argparse.Namespace) -> object:
-    from cardiofusion.train import run_train
+    from cardiofusion.training.train import run_train
 
     return run_train(params, resume=args.resume)
 
 
 def _evaluate(params: Params, args: argparse.Namespace) -> object:
-    from cardiofusion.evaluate import run_evaluate
+    from cardiofusion.evaluation.evaluate import run_evaluate
 
     return run_evaluate(params)
 
 
 def _report(params: Params, args: argparse.Namespace) -> object:
-    from cardiofusion.report import run_report
+    from cardiofusion.reporting.report import run_report
 
     return run_report(params)
 
 
 def _promote(params: Params, args: argparse.Namespace) -> object:
-    from cardiofusion.promote import run_promote
+    from cardiofusion.serve.promote import run_promote
 
     return run_promote(params, force=args.force)
 

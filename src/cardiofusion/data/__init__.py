@@ -1,1 +1,1 @@
-"""Input data: the demo dataset generator, validation and splitting."""
+"""Validate stage: table and file checks, path resolution and the grouped split."""

@@ -18,7 +18,7 @@ import pandas as pd
 
 from cardiofusion.config import DataParams, Params, ValidateParams
 from cardiofusion.data.file_checks import check_audio, check_image, check_path
-from cardiofusion.data.paths import resolve_path
+from cardiofusion.data.resolve import resolve_path
 from cardiofusion.data.split import SPLITS, grouped_stratified_split
 from cardiofusion.data.table_checks import (
     Problem,
@@ -30,7 +30,7 @@ from cardiofusion.data.table_checks import (
     is_label_like,
 )
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.io import atomic_path, write_json
+from cardiofusion.files import atomic_path, write_json
 
 MANIFEST_PATH = Path("data/validated/manifest.csv")
 METRICS_PATH = Path("metrics/validation.json")

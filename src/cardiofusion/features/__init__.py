@@ -1,1 +1,2 @@
-"""Decode-once feature extraction shared by the featurize stage and the API."""
+"""Featurize stage: decode-once features, the per-file cache, the dataset, and the
+single-patient path the API shares."""

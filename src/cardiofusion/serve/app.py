@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from cardiofusion import __version__
 from cardiofusion.config import Params
-from cardiofusion.reproducibility import pick_device
+from cardiofusion.runtime import pick_device
 from cardiofusion.serve.clinical_form import ClinicalForm
 from cardiofusion.serve.errors import InputError
 from cardiofusion.serve.page import render_page

@@ -18,11 +18,11 @@ import soundfile as sf
 import torch
 from PIL import Image
 
-from cardiofusion.checkpoint import CLASS_NAMES, load_model, model_id
 from cardiofusion.config import MODALITIES
-from cardiofusion.contributions import shapley_values
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.patient import PatientFeatures, featurize_patient
+from cardiofusion.model.checkpoint import CLASS_NAMES, load_model, model_id
+from cardiofusion.model.contributions import shapley_values
 from cardiofusion.serve.clinical_form import ClinicalForm
 from cardiofusion.serve.errors import InputError
 from cardiofusion.serve.risk import DISCLAIMER, risk_tier

@@ -14,33 +14,33 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from cardiofusion.bootstrap import auroc_rows, balanced_accuracy_rows, bootstrap_interval
-from cardiofusion.calibration import fit_temperature, scaled_threshold
-from cardiofusion.checkpoint import LoadedModel, load_model, model_id
 from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
-from cardiofusion.contributions import (
+from cardiofusion.errors import CardiofusionError
+from cardiofusion.evaluation.bootstrap import auroc_rows, balanced_accuracy_rows, bootstrap_interval
+from cardiofusion.evaluation.calibration import fit_temperature, scaled_threshold
+from cardiofusion.evaluation.diagnostics import label_signal, swap_moved_fraction
+from cardiofusion.evaluation.verdict import judge
+from cardiofusion.features.dataset import FeatureSet
+from cardiofusion.files import atomic_path, write_json
+from cardiofusion.model.checkpoint import LoadedModel, load_model, model_id
+from cardiofusion.model.contributions import (
     ablation_effects,
     baseline_embeddings,
     blank_embeddings,
     shapley_effects,
     shares,
 )
-from cardiofusion.diagnostics import label_signal, swap_moved_fraction
-from cardiofusion.errors import CardiofusionError
-from cardiofusion.features.cache import FeatureSet
-from cardiofusion.inference import SplitTensors, embed_split, load_split
-from cardiofusion.io import atomic_path, write_json
-from cardiofusion.metrics import (
+from cardiofusion.model.metrics import (
     brier_score,
     calibration_table,
     expected_calibration_error,
     ranking_metrics,
     threshold_metrics,
 )
-from cardiofusion.model import MultimodalNet
-from cardiofusion.reproducibility import pick_device, seed_everything
-from cardiofusion.train import MODEL_PATH
-from cardiofusion.verdict import judge
+from cardiofusion.model.network import MultimodalNet
+from cardiofusion.model.splits import SplitTensors, embed_split, load_split
+from cardiofusion.runtime import pick_device, seed_everything
+from cardiofusion.training.train import MODEL_PATH
 
 METRICS_PATH = Path("metrics/eval.json")
 PLOT_DATA = Path("plots/data")

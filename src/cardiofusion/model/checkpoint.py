@@ -18,8 +18,8 @@ from cardiofusion import __version__
 from cardiofusion.config import ModelParams, Params
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.patient import FeatureSpec
-from cardiofusion.io import atomic_path
-from cardiofusion.model import MultimodalNet
+from cardiofusion.files import atomic_path
+from cardiofusion.model.network import MultimodalNet
 
 CLASS_NAMES = ["healthy", "abnormal"]
 

@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from cardiofusion.checkpoint import load_payload, model_id, save_payload
 from cardiofusion.config import MODALITIES, Params
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.io import atomic_path
+from cardiofusion.files import atomic_path
+from cardiofusion.model.checkpoint import load_payload, model_id, save_payload
 
 RETRAINED_PATH = Path("models/best_multimodal_model_retrained.pth")
 EVAL_PATH = Path("metrics/eval.json")

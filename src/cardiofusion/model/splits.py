@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from cardiofusion.config import MODALITIES
-from cardiofusion.features.cache import FeatureSet
-from cardiofusion.model import MultimodalNet
+from cardiofusion.features.dataset import FeatureSet
+from cardiofusion.model.network import MultimodalNet
 
 EVAL_CHUNK = 128  # patients per forward pass when no gradients are needed
 

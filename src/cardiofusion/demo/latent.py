@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cardiofusion.data.findings import CardiacFindings
+from cardiofusion.demo.findings import CardiacFindings
 
 CONDITIONS = ("coronary", "arrhythmia", "valvular", "heart_failure", "conduction")
 CONDITION_WEIGHTS = (0.35, 0.15, 0.2, 0.15, 0.15)

@@ -14,7 +14,7 @@ import math
 import torch
 
 from cardiofusion.config import MODALITIES
-from cardiofusion.model import MultimodalNet
+from cardiofusion.model.network import MultimodalNet
 
 
 def ogm_coefficients(

@@ -15,7 +15,7 @@ from math import factorial
 import torch
 
 from cardiofusion.config import MODALITIES
-from cardiofusion.model import MultimodalNet
+from cardiofusion.model.network import MultimodalNet
 
 
 def baseline_embeddings(

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from cardiofusion import __version__
+from cardiofusion.features.file_cache import FEATURE_VERSION
 from cardiofusion.features.patient import FeatureSpec
-from cardiofusion.features.store import FEATURE_VERSION
-from cardiofusion.io import atomic_path, write_json
+from cardiofusion.files import atomic_path, write_json
 
 FEATURES_DIR = Path("data/features")
 DECODERS = ("numpy", "librosa", "soundfile", "Pillow")  # their versions can change the arrays

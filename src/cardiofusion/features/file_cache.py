@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.io import atomic_path, write_json, write_text
+from cardiofusion.files import atomic_path, write_json, write_text
 
 FEATURE_VERSION = 1  # bump whenever a feature function gives other output for the same input
 CHUNK_BYTES = 1 << 20

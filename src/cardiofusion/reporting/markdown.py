@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
-from cardiofusion.verdict import share_checks
+from cardiofusion.evaluation.verdict import share_checks
 
 
 def report_markdown(

@@ -18,17 +18,17 @@ import torch.nn.functional as F
 from dvclive import Live
 from torch.utils.data import WeightedRandomSampler
 
-from cardiofusion.augment import augment_batch, drop_modalities
-from cardiofusion.balancing import modulate_gradients, ogm_coefficients
-from cardiofusion.checkpoint import load_training_state, save_model, save_training_state
 from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params, TrainParams
-from cardiofusion.contributions import baseline_embeddings, blank_embeddings, modality_shares
-from cardiofusion.features.cache import FeatureSet
-from cardiofusion.inference import SplitTensors, embed_split, load_split
-from cardiofusion.io import write_json
-from cardiofusion.metrics import classification_metrics, youden_threshold
-from cardiofusion.model import MultimodalNet
-from cardiofusion.reproducibility import pick_device, seed_everything
+from cardiofusion.features.dataset import FeatureSet
+from cardiofusion.files import write_json
+from cardiofusion.model.checkpoint import load_training_state, save_model, save_training_state
+from cardiofusion.model.contributions import baseline_embeddings, blank_embeddings, modality_shares
+from cardiofusion.model.metrics import classification_metrics, youden_threshold
+from cardiofusion.model.network import MultimodalNet
+from cardiofusion.model.splits import SplitTensors, embed_split, load_split
+from cardiofusion.runtime import pick_device, seed_everything
+from cardiofusion.training.augment import augment_batch, drop_modalities
+from cardiofusion.training.ogm_ge import modulate_gradients, ogm_coefficients
 
 MODEL_PATH = Path("models/best_multimodal_model_retrained.pth")
 CHECKPOINT_PATH = Path("models/training_state.pth")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.fft
 
-from cardiofusion.data.findings import CardiacFindings, Rhythm
+from cardiofusion.demo.findings import CardiacFindings, Rhythm
 
 _ATOM_SPAN = 9.0  # atoms are rendered for this many rise times (envelope has decayed to ~0.3%)
 _WIDE_SPLIT_MS = 40.0  # findings.split_s2_ms at or above this is a fixed, audible split

@@ -15,13 +15,13 @@ from matplotlib.ticker import MaxNLocator
 from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
 from cardiofusion.data.validate import METRICS_PATH as VALIDATION_METRICS_PATH
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.evaluate import CALIBRATION_PATH, PR_PATH, ROC_PATH
-from cardiofusion.evaluate import METRICS_PATH as EVAL_METRICS_PATH
-from cardiofusion.evaluation_plots import COLORS, evaluation_figure, modality_figure
-from cardiofusion.io import atomic_path, write_text
-from cardiofusion.report_markdown import report_markdown
-from cardiofusion.train import LIVE_DIR
-from cardiofusion.train import METRICS_PATH as TRAIN_METRICS_PATH
+from cardiofusion.evaluation.evaluate import CALIBRATION_PATH, PR_PATH, ROC_PATH
+from cardiofusion.evaluation.evaluate import METRICS_PATH as EVAL_METRICS_PATH
+from cardiofusion.files import atomic_path, write_text
+from cardiofusion.reporting.figures import COLORS, evaluation_figure, modality_figure
+from cardiofusion.reporting.markdown import report_markdown
+from cardiofusion.training.train import LIVE_DIR
+from cardiofusion.training.train import METRICS_PATH as TRAIN_METRICS_PATH
 
 PLOTS = Path("plots")
 HISTORY_FIGURE = PLOTS / "training_history.png"

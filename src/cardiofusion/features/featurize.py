@@ -1,6 +1,6 @@
 """Featurize stage: decode every file once into cached arrays that training reads fast.
 
-Each file's features are kept in a content-addressed store (features/store.py), so a re-run
+Each file's features are kept in a content-addressed store (features/file_cache.py), so a re-run
 decodes only files it has not seen with the current parameters: new rows, edited files, or one
 modality whose parameters changed.
 """
@@ -23,11 +23,11 @@ from tqdm import tqdm
 from cardiofusion.config import EcgParams, Params, PcgParams
 from cardiofusion.data.validate import MANIFEST_PATH
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.features.cache import FEATURES_DIR, FeatureSet
 from cardiofusion.features.clinical import ClinicalEncoder
+from cardiofusion.features.dataset import FEATURES_DIR, FeatureSet
+from cardiofusion.features.file_cache import FeatureStore, entry_key
 from cardiofusion.features.patient import FeatureSpec, ecg_array, pcg_array
 from cardiofusion.features.pcg import frame_count
-from cardiofusion.features.store import FeatureStore, entry_key
 
 MANIFEST_COLUMNS = ("line", "patient_id", "group", "ecg_path", "pcg_path", "label", "split")
 

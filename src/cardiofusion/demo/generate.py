@@ -18,12 +18,12 @@ import soundfile as sf
 from tqdm import tqdm
 
 from cardiofusion.config import DemoParams
-from cardiofusion.data.demo_clinical import sample_clinical
-from cardiofusion.data.demo_ecg import render_ecg
-from cardiofusion.data.demo_latent import sample_patient
-from cardiofusion.data.demo_pcg import synthesize_pcg
-from cardiofusion.data.findings import make_rhythm
-from cardiofusion.io import atomic_path
+from cardiofusion.demo.clinical import sample_clinical
+from cardiofusion.demo.ecg import render_ecg
+from cardiofusion.demo.findings import make_rhythm
+from cardiofusion.demo.latent import sample_patient
+from cardiofusion.demo.pcg import synthesize_pcg
+from cardiofusion.files import atomic_path
 
 ECG_STRIP_SECONDS = 10.0
 

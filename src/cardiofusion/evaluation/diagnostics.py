@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cardiofusion.bootstrap import auroc_rows, bootstrap_interval
 from cardiofusion.config import MODALITIES
-from cardiofusion.metrics import ranking_metrics
-from cardiofusion.model import MultimodalNet
+from cardiofusion.evaluation.bootstrap import auroc_rows, bootstrap_interval
+from cardiofusion.model.metrics import ranking_metrics
+from cardiofusion.model.network import MultimodalNet
 
 
 def label_signal(

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy.ndimage import uniform_filter1d
 
-from cardiofusion.data.findings import CardiacFindings, Rhythm
+from cardiofusion.demo.findings import CardiacFindings, Rhythm
 
 FS = 500  # Hz, waveform sampling rate
 DURATION_S = 10.0

@@ -1,0 +1,1 @@
+"""Evaluate stage: test metrics, bootstrap intervals, calibration, diagnostics and the verdict."""

@@ -1,0 +1,2 @@
+"""What train, evaluate and serve share: the network, contributions, checkpoints, splits and
+metrics."""

@@ -1,0 +1,1 @@
+"""Train stage: the training loop, OGM-GE gradient modulation and augmentation."""
