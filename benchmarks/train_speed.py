@@ -36,6 +36,9 @@ from cardiofusion.config import MODALITIES, Params, load_params
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.model.network import MultimodalNet
 from cardiofusion.model.splits import SplitTensors, load_split
+from cardiofusion.paths import DEFAULT_PATHS
+
+FEATURES = DEFAULT_PATHS.features
 
 COMPARED_STEPS = 20
 
@@ -126,7 +129,7 @@ def _compare_steps(params: Params) -> tuple[float, float]:
     """Median seconds of one optimizer step: auxiliary heads on shared embeddings, and the
     replaced system's way (a full forward pass per auxiliary loss, other inputs zeroed)."""
     torch.manual_seed(params.seed)
-    features = FeatureSet.load()
+    features = FeatureSet.load(FEATURES)
     train = load_split(features, "train", torch.device("cpu"))
     model = MultimodalNet(params.model, features.clinical.shape[1])
     optimizer = torch.optim.AdamW(model.parameters(), lr=params.train.lr)

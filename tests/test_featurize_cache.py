@@ -16,6 +16,9 @@ from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.features.featurize import run_featurize
 from cardiofusion.features.file_cache import FEATURE_VERSION, FeatureStore, file_digest
+from cardiofusion.paths import DEFAULT_PATHS
+
+FEATURES = DEFAULT_PATHS.features
 
 CACHE = Path("data/featurize_cache")
 
@@ -80,7 +83,7 @@ def test_a_modality_param_redecodes_that_modality_only(
 
 def test_rerun_gives_the_same_arrays_and_records_versions(project, tiny_params, tiny_demo,
                                                          capsys):
-    before = FeatureSet.load()
+    before = FeatureSet.load(FEATURES)
     ecg, pcg = np.array(before.ecg), np.array(before.pcg)
     params = _params(tiny_params, project / "first.csv", tiny_demo.parent)
     features, out = _featurize(params, capsys)
@@ -90,11 +93,11 @@ def test_rerun_gives_the_same_arrays_and_records_versions(project, tiny_params, 
     spec = json.loads(Path("data/features/spec.json").read_text())
     assert spec["feature_version"] == FEATURE_VERSION
     assert set(spec["versions"]) == {"cardiofusion", "numpy", "librosa", "soundfile", "Pillow"}
-    assert FeatureSet.load().spec == features.spec  # extra keys do not disturb loading
+    assert FeatureSet.load(FEATURES).spec == features.spec  # extra keys do not disturb loading
 
 
 def test_damaged_entries_are_recomputed(project, tiny_params, tiny_demo, capsys):
-    before = FeatureSet.load()
+    before = FeatureSet.load(FEATURES)
     ecg, pcg = np.array(before.ecg), np.array(before.pcg)
     truncated = sorted((CACHE / "pcg").glob("*.npy"))[0]
     truncated.write_bytes(truncated.read_bytes()[:200])

@@ -15,6 +15,9 @@ import yaml
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.features.patient import featurize_patient
 from cardiofusion.model.checkpoint import load_model
+from cardiofusion.paths import DEFAULT_PATHS
+
+FEATURES = DEFAULT_PATHS.features
 
 REPO = Path(__file__).resolve().parents[1]
 STAGES = ["demo_data", "validate", "featurize", "train", "evaluate", "report"]
@@ -87,7 +90,7 @@ def test_train_param_reruns_only_train_evaluate_report(project):
 def test_saved_model_preprocesses_one_patient_like_the_cache(project, monkeypatch):
     monkeypatch.chdir(project)
     loaded = load_model(Path("models/best_multimodal_model_retrained.pth"))
-    features = FeatureSet.load()
+    features = FeatureSet.load(FEATURES)
     manifest = __import__("pandas").read_csv("data/validated/manifest.csv")
     row = manifest.iloc[0]
     clinical = {c: row[c] for c in loaded.spec.clinical.numeric + list(loaded.spec.clinical

@@ -11,11 +11,14 @@ from fastapi.testclient import TestClient
 from cardiofusion.cli import main
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.model.checkpoint import load_model, load_payload, model_id
+from cardiofusion.paths import DEFAULT_PATHS
 from cardiofusion.serve import create_app
-from cardiofusion.serve.promote import EVAL_PATH, RETRAINED_PATH, run_promote
+from cardiofusion.serve.promote import run_promote
 
 REPO = Path(__file__).resolve().parents[1]
 PROMOTED = Path("models/best_multimodal_model.pth")
+RETRAINED_PATH = DEFAULT_PATHS.retrained_model
+EVAL_PATH = DEFAULT_PATHS.eval_metrics
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ import torch
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.model.checkpoint import load_model, model_id
 from cardiofusion.model.network import MultimodalNet
+from cardiofusion.paths import DEFAULT_PATHS
 from cardiofusion.runtime import seed_everything
-from cardiofusion.training.train import MODEL_PATH, run_train
+from cardiofusion.training.train import run_train
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def features_only(tiny_trained, tmp_path, monkeypatch):
 def _initial_model(params) -> MultimodalNet:
     """The weights run_train starts from: the same seed, the same construction order."""
     seed_everything(params.seed)
-    return MultimodalNet(params.model, FeatureSet.load().clinical.shape[1])
+    return MultimodalNet(params.model, FeatureSet.load(DEFAULT_PATHS.features).clinical.shape[1])
 
 
 def _changed(before: torch.nn.Module, after: torch.nn.Module) -> bool:
@@ -41,7 +42,7 @@ def test_aux_weight_zero_leaves_the_auxiliary_heads_untouched(
     params = tiny_params.model_copy(update={"train": train})
     initial = _initial_model(params)
     run_train(params)
-    trained = load_model(MODEL_PATH).model
+    trained = load_model(DEFAULT_PATHS.retrained_model).model
     assert _changed(initial.encoders, trained.encoders)
     assert _changed(initial.fusion, trained.fusion)
     assert _changed(initial.aux_heads, trained.aux_heads) is aux_heads_trained
@@ -49,7 +50,7 @@ def test_aux_weight_zero_leaves_the_auxiliary_heads_untouched(
 
 def test_the_model_carries_a_threshold_tuned_on_validation(features_only, tiny_params):
     summary = run_train(tiny_params)
-    loaded = load_model(MODEL_PATH)
+    loaded = load_model(DEFAULT_PATHS.retrained_model)
     assert 0.0 <= loaded.threshold <= 1.0
     assert loaded.threshold == pytest.approx(summary["threshold"])
     assert loaded.temperature == 1.0
@@ -57,6 +58,6 @@ def test_the_model_carries_a_threshold_tuned_on_validation(features_only, tiny_p
 
 def test_the_same_params_write_a_byte_identical_model(features_only, tiny_params):
     run_train(tiny_params)
-    first = model_id(MODEL_PATH)
+    first = model_id(DEFAULT_PATHS.retrained_model)
     run_train(tiny_params)
-    assert model_id(MODEL_PATH) == first
+    assert model_id(DEFAULT_PATHS.retrained_model) == first

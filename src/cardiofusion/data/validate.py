@@ -31,13 +31,12 @@ from cardiofusion.data.table_checks import (
 )
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.files import atomic_path, write_json
+from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 
-MANIFEST_PATH = Path("data/validated/manifest.csv")
-METRICS_PATH = Path("metrics/validation.json")
 EXAMPLES_PER_REASON = 5
 
 
-def run_validate(params: Params) -> pd.DataFrame:
+def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.DataFrame:
     """Check the CSV named in params, write the manifest and metrics, return the manifest."""
     data, rules = params.data, params.validate_
     table = _read_csv(data.csv)
@@ -85,9 +84,9 @@ def run_validate(params: Params) -> pd.DataFrame:
         }
         for name in SPLITS
     }
-    with atomic_path(MANIFEST_PATH) as tmp:
+    with atomic_path(paths.manifest) as tmp:
         manifest.to_csv(tmp, index=False)
-    write_json(METRICS_PATH, report)
+    write_json(paths.validation_metrics, report)
     for name, counts in report["class_counts"].items():
         print(f"   {name}: healthy {counts.get('0', 0)}, abnormal {counts.get('1', 0)}")
     return manifest

@@ -6,8 +6,6 @@ ROC, precision-recall, calibration, final contributions and per-patient test pre
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import torch
@@ -39,27 +37,20 @@ from cardiofusion.model.metrics import (
 )
 from cardiofusion.model.network import MultimodalNet
 from cardiofusion.model.splits import SplitTensors, embed_split, load_split
+from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 from cardiofusion.runtime import pick_device, seed_everything
-from cardiofusion.training.train import MODEL_PATH
 
-METRICS_PATH = Path("metrics/eval.json")
-PLOT_DATA = Path("plots/data")
-PREDICTIONS_PATH = PLOT_DATA / "test_predictions.csv"
-ROC_PATH = PLOT_DATA / "roc.csv"
-PR_PATH = PLOT_DATA / "pr.csv"
-CALIBRATION_PATH = PLOT_DATA / "calibration.csv"
-CONTRIBUTIONS_PATH = PLOT_DATA / "contributions.csv"
 BASELINES = ("mean", "permute", "blank")
 CLASS_NAMES = np.array(["healthy", "abnormal"])
 
 
-def run_evaluate(params: Params) -> dict[str, object]:
+def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> dict[str, object]:
     """Evaluate the retrained model on the test split; write eval.json and the plot data."""
     ep = params.evaluate
     seed_everything(params.seed)
     device = pick_device(params.device)
-    loaded = load_model(MODEL_PATH, device)
-    features = FeatureSet.load()
+    loaded = load_model(paths.retrained_model, device)
+    features = FeatureSet.load(paths.features)
     test = load_split(features, "test", device)
     labels = test.labels.cpu().numpy().astype(int)
     _require_both_classes(labels)
@@ -92,7 +83,7 @@ def run_evaluate(params: Params) -> dict[str, object]:
                     params.criteria)
 
     report: dict[str, object] = {
-        "model_id": model_id(MODEL_PATH),
+        "model_id": model_id(paths.retrained_model),
         "verdict": "pass" if verdict.passed else "fail",
         "test_patients": len(labels),
         "test_healthy": int(np.sum(labels == 0)),
@@ -131,8 +122,8 @@ def run_evaluate(params: Params) -> dict[str, object]:
         "share_scale": verdict.share_scale,
         "share_range": verdict.share_range,
     }
-    write_json(METRICS_PATH, report)
-    _write_plot_data(test, labels, probabilities, tuned, fixed, used, ep.calibration_bins)
+    write_json(paths.eval_metrics, report)
+    _write_plot_data(paths, test, labels, probabilities, tuned, fixed, used, ep.calibration_bins)
     print_report(report)
     return report
 
@@ -218,6 +209,7 @@ def _require_both_classes(labels: np.ndarray) -> None:
 
 
 def _write_plot_data(
+    paths: PipelinePaths,
     test: SplitTensors,
     labels: np.ndarray,
     probabilities: np.ndarray,
@@ -230,16 +222,16 @@ def _write_plot_data(
     fpr, tpr, thresholds = roc_curve(labels, probabilities)
     precision, recall, _ = precision_recall_curve(labels, probabilities)
     tables = {
-        ROC_PATH: pd.DataFrame({"fpr": fpr, "tpr": tpr,
+        paths.roc: pd.DataFrame({"fpr": fpr, "tpr": tpr,
                                 "threshold": np.minimum(thresholds, 1.0)}),  # first is inf
-        PR_PATH: pd.DataFrame({"recall": recall, "precision": precision}),
-        CALIBRATION_PATH: calibration_table(labels, probabilities, bins),
-        CONTRIBUTIONS_PATH: pd.DataFrame({
+        paths.precision_recall: pd.DataFrame({"recall": recall, "precision": precision}),
+        paths.calibration: calibration_table(labels, probabilities, bins),
+        paths.contributions: pd.DataFrame({
             "modality": [MODALITY_LABELS[m] for m in MODALITIES],
             **{method: [values[m] for m in MODALITIES]
                for method, values in contribution_shares.items()},
         }),
-        PREDICTIONS_PATH: pd.DataFrame({
+        paths.predictions: pd.DataFrame({
             "patient_id": test.patient_ids,
             "actual": CLASS_NAMES[labels],
             "predicted": CLASS_NAMES[(probabilities >= tuned["threshold"]).astype(int)],

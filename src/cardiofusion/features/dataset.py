@@ -15,7 +15,6 @@ from cardiofusion.features.file_cache import FEATURE_VERSION
 from cardiofusion.features.patient import FeatureSpec
 from cardiofusion.files import atomic_path, write_json
 
-FEATURES_DIR = Path("data/features")
 DECODERS = ("numpy", "librosa", "soundfile", "Pillow")  # their versions can change the arrays
 
 
@@ -32,7 +31,7 @@ class FeatureSet:
     def rows(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.index["split"].to_numpy() == split)
 
-    def save(self, directory: Path = FEATURES_DIR) -> None:
+    def save(self, directory: Path) -> None:
         for name in ("ecg", "pcg", "clinical"):
             with atomic_path(directory / f"{name}.npy") as tmp:
                 np.save(tmp, getattr(self, name))
@@ -45,7 +44,7 @@ class FeatureSet:
         })
 
     @classmethod
-    def load(cls, directory: Path = FEATURES_DIR) -> FeatureSet:
+    def load(cls, directory: Path) -> FeatureSet:
         """Arrays are memory-mapped: opening costs nothing until rows are read."""
         arrays = {
             name: np.load(directory / f"{name}.npy", mmap_mode="r")

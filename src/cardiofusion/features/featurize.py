@@ -21,19 +21,19 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from cardiofusion.config import EcgParams, Params, PcgParams
-from cardiofusion.data.validate import MANIFEST_PATH
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.clinical import ClinicalEncoder
-from cardiofusion.features.dataset import FEATURES_DIR, FeatureSet
+from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.features.file_cache import FeatureStore, entry_key
 from cardiofusion.features.patient import FeatureSpec, ecg_array, pcg_array
 from cardiofusion.features.pcg import frame_count
+from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 
 MANIFEST_COLUMNS = ("line", "patient_id", "group", "ecg_path", "pcg_path", "label", "split")
 
 
-def run_featurize(params: Params) -> FeatureSet:
-    manifest = pd.read_csv(MANIFEST_PATH, dtype={"patient_id": str, "group": str})
+def run_featurize(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> FeatureSet:
+    manifest = pd.read_csv(paths.manifest, dtype={"patient_id": str, "group": str})
     clinical_columns = [c for c in manifest.columns if c not in MANIFEST_COLUMNS]
     categorical = _categorical_columns(manifest, clinical_columns, params)
     unknown = sorted(set(categorical) - set(clinical_columns))
@@ -52,7 +52,7 @@ def run_featurize(params: Params) -> FeatureSet:
         index=manifest[["patient_id", "label", "split"]].assign(pcg_padded=pcg["padded"]),
         spec=FeatureSpec(pcg=params.pcg, ecg=params.ecg, clinical=encoder),
     )
-    features.save(FEATURES_DIR)
+    features.save(paths.features)
     print(
         f"🧮 Featurized {len(manifest)} patients: ECG {features.ecg.shape[1:]}, "
         f"PCG {features.pcg.shape[1:]}, clinical {features.clinical.shape[1]} features "

@@ -13,24 +13,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
-from cardiofusion.data.validate import METRICS_PATH as VALIDATION_METRICS_PATH
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.evaluation.evaluate import CALIBRATION_PATH, PR_PATH, ROC_PATH
-from cardiofusion.evaluation.evaluate import METRICS_PATH as EVAL_METRICS_PATH
 from cardiofusion.files import atomic_path, write_text
+from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 from cardiofusion.reporting.figures import COLORS, evaluation_figure, modality_figure
 from cardiofusion.reporting.markdown import report_markdown
-from cardiofusion.training.train import LIVE_DIR
-from cardiofusion.training.train import METRICS_PATH as TRAIN_METRICS_PATH
-
-PLOTS = Path("plots")
-HISTORY_FIGURE = PLOTS / "training_history.png"
-EVALUATION_FIGURE = PLOTS / "evaluation.png"
-MODALITY_FIGURE = PLOTS / "modalities.png"
-REPORT_PATH = PLOTS / "report.md"
 
 
-def read_history(live_dir: Path = LIVE_DIR) -> pd.DataFrame:
+def read_history(live_dir: Path) -> pd.DataFrame:
     """Per-epoch metrics logged by DVCLive, one column per metric (e.g. `val/loss`)."""
     root = live_dir / "plots" / "metrics"
     columns = {}
@@ -43,17 +33,18 @@ def read_history(live_dir: Path = LIVE_DIR) -> pd.DataFrame:
     return history
 
 
-def run_report(params: Params) -> Path:
-    evaluation = _read_json(EVAL_METRICS_PATH, "run the evaluate stage")
-    training = _read_json(TRAIN_METRICS_PATH, "run the train stage")
-    validation = _read_json(VALIDATION_METRICS_PATH, "run the validate stage")
+def run_report(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Path:
+    evaluation = _read_json(paths.eval_metrics, "run the evaluate stage")
+    training = _read_json(paths.train_metrics, "run the train stage")
+    validation = _read_json(paths.validation_metrics, "run the validate stage")
     comparison = _comparison(params)
     figures = {
-        HISTORY_FIGURE: training_history_figure(read_history(), evaluation,
+        paths.history_figure: training_history_figure(read_history(paths.live_dir), evaluation,
                                                 int(training["epoch"])),
-        EVALUATION_FIGURE: evaluation_figure(evaluation, pd.read_csv(ROC_PATH),
-                                             pd.read_csv(PR_PATH), pd.read_csv(CALIBRATION_PATH)),
-        MODALITY_FIGURE: modality_figure(evaluation),
+        paths.evaluation_figure: evaluation_figure(
+            evaluation, pd.read_csv(paths.roc), pd.read_csv(paths.precision_recall),
+            pd.read_csv(paths.calibration)),
+        paths.modality_figure: modality_figure(evaluation),
     }
     for path, figure in figures.items():
         with atomic_path(path) as tmp:
@@ -61,18 +52,18 @@ def run_report(params: Params) -> Path:
         print(f"🖼️  Wrote {path}")
     captions = {
         "Training history: loss, accuracy, contributions per epoch, final contributions":
-            HISTORY_FIGURE,
+            paths.history_figure,
         "Test-set evaluation: ROC, precision-recall, calibration, confusion matrix":
-            EVALUATION_FIGURE,
+            paths.evaluation_figure,
         "Modalities: contributions by method and baseline, label signal, swap test":
-            MODALITY_FIGURE,
+            paths.modality_figure,
     }
-    relative = {caption: path.relative_to(REPORT_PATH.parent) for caption, path in
+    relative = {caption: path.relative_to(paths.report.parent) for caption, path in
                 captions.items()}
-    write_text(REPORT_PATH, report_markdown(evaluation, training, validation, params, relative,
+    write_text(paths.report, report_markdown(evaluation, training, validation, params, relative,
                                             comparison))
-    print(f"📝 Wrote {REPORT_PATH} (verdict {evaluation['verdict'].upper()})")
-    return REPORT_PATH
+    print(f"📝 Wrote {paths.report} (verdict {evaluation['verdict'].upper()})")
+    return paths.report
 
 
 def training_history_figure(

@@ -19,9 +19,8 @@ from cardiofusion.config import MODALITIES, Params
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.files import atomic_path
 from cardiofusion.model.checkpoint import load_payload, model_id, save_payload
+from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 
-RETRAINED_PATH = Path("models/best_multimodal_model_retrained.pth")
-EVAL_PATH = Path("metrics/eval.json")
 RERUN = "run `dvc repro` (or `cardiofusion evaluate`)"
 
 
@@ -36,9 +35,9 @@ class Promotion:
 
 
 def run_promote(
-    params: Params, force: bool = False, source: Path = RETRAINED_PATH,
-    evaluation: Path = EVAL_PATH,
+    params: Params, force: bool = False, paths: PipelinePaths = DEFAULT_PATHS
 ) -> Promotion:
+    source, evaluation = paths.retrained_model, paths.eval_metrics
     target = Path(params.serve.model)
     if not source.is_file():
         raise CardiofusionError(f"{source}: no retrained model to promote; run `dvc repro`")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -26,22 +25,20 @@ from cardiofusion.model.contributions import baseline_embeddings, blank_embeddin
 from cardiofusion.model.metrics import classification_metrics, youden_threshold
 from cardiofusion.model.network import MultimodalNet
 from cardiofusion.model.splits import SplitTensors, embed_split, load_split
+from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 from cardiofusion.runtime import pick_device, seed_everything
 from cardiofusion.training.augment import augment_batch, drop_modalities
 from cardiofusion.training.ogm_ge import modulate_gradients, ogm_coefficients
 
-MODEL_PATH = Path("models/best_multimodal_model_retrained.pth")
-CHECKPOINT_PATH = Path("models/training_state.pth")
-METRICS_PATH = Path("metrics/train.json")
-LIVE_DIR = Path("dvclive/train")
 
-
-def run_train(params: Params, resume: bool = False) -> dict[str, object]:
+def run_train(
+    params: Params, resume: bool = False, paths: PipelinePaths = DEFAULT_PATHS
+) -> dict[str, object]:
     """Train from scratch, or continue from the last completed epoch's checkpoint."""
     tp = params.train
     generator = seed_everything(params.seed)
     device = pick_device(params.device)
-    features = FeatureSet.load()
+    features = FeatureSet.load(paths.features)
     train, val = load_split(features, "train", device), load_split(features, "val", device)
     model = MultimodalNet(params.model, features.clinical.shape[1]).to(device)
     optimizer = torch.optim.AdamW(param_groups(model, tp), lr=tp.lr, weight_decay=tp.weight_decay)
@@ -57,13 +54,13 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
     best: dict[str, Any] = {"val_loss": math.inf, "epoch": 0}
     stale_epochs, first_epoch = 0, 1
     if resume:
-        state = load_training_state(CHECKPOINT_PATH, params, model, optimizer, generator)
+        state = load_training_state(paths.training_state, params, model, optimizer, generator)
         best, stale_epochs, first_epoch = state["best"], state["stale_epochs"], state["epoch"] + 1
         scaler.load_state_dict(state["scaler"])
         print(f"↩️  Resuming after epoch {state['epoch']} (best so far: epoch {best['epoch']})")
     started = time.perf_counter()
     epoch = first_epoch - 1
-    with Live(dir=str(LIVE_DIR), save_dvc_exp=False, dvcyaml=None, resume=resume) as live:
+    with Live(dir=str(paths.live_dir), save_dvc_exp=False, dvcyaml=None, resume=resume) as live:
         for epoch in range(first_epoch, tp.epochs + 1):
             # one pass over the (re-sampled) training set
             model.train()
@@ -120,12 +117,12 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
                         "threshold": checked.threshold, "contributions": shares}
                 stale_epochs = 0
                 info = {"epoch": epoch, "val_metrics": val_metrics, "contributions": shares}
-                save_model(MODEL_PATH, model, params.model, features.spec, checked.reference,
-                           checked.threshold, info)
+                save_model(paths.retrained_model, model, params.model, features.spec,
+                           checked.reference, checked.threshold, info)
                 print("   ✅ New best model!")
             else:
                 stale_epochs += 1
-            save_training_state(CHECKPOINT_PATH, params, model, optimizer, generator,
+            save_training_state(paths.training_state, params, model, optimizer, generator,
                                 {"epoch": epoch, "best": best, "stale_epochs": stale_epochs,
                                  "scaler": scaler.state_dict()})
             if tp.patience and stale_epochs >= tp.patience:
@@ -134,9 +131,9 @@ def run_train(params: Params, resume: bool = False) -> dict[str, object]:
                 break
 
     summary = {**best, "epochs_run": epoch, "stopped_early": epoch < tp.epochs}
-    write_json(METRICS_PATH, summary)
+    write_json(paths.train_metrics, summary)
     print(f"\n🏁 Trained {epoch} epochs in {time.perf_counter() - started:.0f} s; best epoch "
-          f"{best['epoch']} saved to {MODEL_PATH}")
+          f"{best['epoch']} saved to {paths.retrained_model}")
     return summary
 
 
