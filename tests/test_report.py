@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from cardiofusion.errors import CardiofusionError
+from cardiofusion.evaluation.result import Evaluation
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,8 @@ def test_report_says_when_a_modality_has_no_signal_and_when_the_splits_disagree(
     ecg = evaluation["unimodal"]["ecg"]
     ecg["label_signal"] = False
     evaluation["exempt"] = {"ecg_share_in_30_60": "ecg carries no label signal on this data"}
-    text = report_markdown(evaluation, {"epoch": 1, "epochs_run": 2}, {}, tiny_params, {})
+    text = report_markdown(Evaluation.model_validate(evaluation), {"epoch": 1, "epochs_run": 2},
+                           {}, tiny_params, {})
     assert "ECG carries no detectable label signal on this data" in text
     assert "The validation split disagrees for ECG" in text
     assert "| **no** (CI contains 0.5) |" in text

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cardiofusion.config import DataParams, Params, ValidateParams
+from cardiofusion.console import print_class_counts, print_validation
 from cardiofusion.data.file_checks import check_audio, check_image, check_path
 from cardiofusion.data.resolve import resolve_path
 from cardiofusion.data.split import SPLITS, grouped_stratified_split
@@ -57,7 +57,7 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
     label_columns = [c for c in table.columns if is_label_like(c) and c != data.label_column]
     findings = dataset_findings(table, values, labels, label_columns)
     report = _report(table, int(keep.sum()), problems, findings)
-    _print_summary(report, problems)
+    print_validation(report, problems, EXAMPLES_PER_REASON)
     _apply_policy(report, rules)
 
     groups = table[data.group_column].astype(str) if data.group_column else ids
@@ -87,8 +87,7 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
     with atomic_path(paths.manifest) as tmp:
         manifest.to_csv(tmp, index=False)
     write_json(paths.validation_metrics, report)
-    for name, counts in report["class_counts"].items():
-        print(f"   {name}: healthy {counts.get('0', 0)}, abnormal {counts.get('1', 0)}")
+    print_class_counts(report["class_counts"])
     return manifest
 
 
@@ -196,41 +195,3 @@ def _apply_policy(report: dict[str, object], rules: ValidateParams) -> None:
             f"validation would drop {dropped} of {rows_in} rows ({dropped / rows_in:.1%}), more "
             f"than validate.max_drop_fraction={rules.max_drop_fraction} (reasons above)"
         )
-
-
-def _print_summary(report: dict[str, Any], problems: list[Problem]) -> None:
-    print(
-        f"🔎 Validated {report['rows_in']} rows: kept {report['rows_kept']}, "
-        f"dropped {report['rows_dropped']}"
-    )
-    for reason, count in report["problems_by_reason"].items():
-        of_reason = [p for p in problems if p.reason == reason]
-        print(f"  {reason}: {count} in {len({p.line for p in of_reason})} rows")
-        examples = of_reason[:EXAMPLES_PER_REASON]
-        print("\n".join(f"    {p}" for p in examples))
-    for header in report["headers_that_look_like_values"]:
-        print(
-            f"  ⚠️  column header {header!r} looks like a value, not a name: was the header row "
-            "shifted or a data row used as header? (it is treated as a clinical column)"
-        )
-    for column in report["constant_clinical_columns"]:
-        print(f"  ⚠️  clinical column {column!r} is constant: it carries no information")
-    if report["rows_with_missing_clinical"]:
-        print(
-            f"  ⚠️  {report['rows_with_missing_clinical']} rows have missing clinical values "
-            f"(imputed from the train split): {report['missing_clinical_values']}"
-        )
-    complete, distinct = report["complete_clinical_rows"], report["distinct_clinical_vectors"]
-    if complete and distinct < 0.5 * complete:
-        print(
-            f"  ⚠️  only {distinct} distinct clinical vectors among {complete} complete rows; "
-            f"{report['rows_sharing_a_clinical_vector']} rows share theirs with another row: "
-            "copies of imputed records teach the model nothing new"
-        )
-    for column, agreement in report["label_agreement"].items():
-        print(
-            f"  ⚠️  {column} disagrees with the target in {agreement['disagree']} of "
-            f"{agreement['compared']} rows (excluded from the inputs):"
-        )
-        for value, counts in agreement["table"].items():
-            print(f"       {value}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))

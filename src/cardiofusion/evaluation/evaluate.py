@@ -13,13 +13,24 @@ import torch.nn.functional as F
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
+from cardiofusion.console import print_evaluation
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.evaluation.bootstrap import auroc_rows, balanced_accuracy_rows, bootstrap_interval
 from cardiofusion.evaluation.calibration import fit_temperature, scaled_threshold
 from cardiofusion.evaluation.diagnostics import label_signal, swap_moved_fraction
+from cardiofusion.evaluation.result import (
+    Calibration,
+    Contributions,
+    Evaluation,
+    LabelSignal,
+    MethodShares,
+    PredictionsVary,
+    Shares,
+    ThresholdMetrics,
+)
 from cardiofusion.evaluation.verdict import judge
 from cardiofusion.features.dataset import FeatureSet
-from cardiofusion.files import atomic_path, write_json
+from cardiofusion.files import atomic_path
 from cardiofusion.model.checkpoint import LoadedModel, load_model, model_id
 from cardiofusion.model.contributions import (
     ablation_effects,
@@ -44,7 +55,7 @@ BASELINES = ("mean", "permute", "blank")
 CLASS_NAMES = np.array(["healthy", "abnormal"])
 
 
-def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> dict[str, object]:
+def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evaluation:
     """Evaluate the retrained model on the test split; write eval.json and the plot data."""
     ep = params.evaluate
     seed_everything(params.seed)
@@ -61,17 +72,18 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> dict[s
     val_labels = val.labels.cpu().numpy().astype(int)
     calibration = (_calibrate(val_logits, val.labels.double(), labels, logits,
                               ep.calibration_bins) if ep.calibrate else None)
-    temperature = calibration["temperature"] if calibration else 1.0
+    temperature = calibration.temperature if calibration else 1.0
     probabilities = torch.sigmoid(logits / temperature).cpu().numpy()
     threshold = scaled_threshold(loaded.threshold, temperature)
 
-    def with_interval(at: float) -> dict[str, object]:
+    def at_threshold(at: float) -> ThresholdMetrics:
         predicted = (probabilities >= at).astype(int)
         interval = bootstrap_interval(balanced_accuracy_rows, labels, predicted,
                                       ep.bootstrap_samples, params.seed)
-        return {**threshold_metrics(labels, probabilities, at), "balanced_accuracy_ci": interval}
+        return ThresholdMetrics(**threshold_metrics(labels, probabilities, at),
+                                balanced_accuracy_ci=interval)
 
-    tuned, fixed = with_interval(threshold), with_interval(ep.threshold)
+    tuned, fixed = at_threshold(threshold), at_threshold(ep.threshold)
     ranking = ranking_metrics(labels, probabilities)
     by_baseline = measure_contributions(loaded, embeddings, test, params.seed)
     heads_trained = params.train.balance != "none"
@@ -79,59 +91,61 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> dict[s
                              heads_trained, ep.bootstrap_samples, params.seed)
                 for m in MODALITIES}
     used = by_baseline[params.contributions.baseline]
-    verdict = judge(used[params.contributions.method], tuned["balanced_accuracy"], unimodal,
+    verdict = judge(getattr(used, params.contributions.method).as_dict(),
+                    tuned.balanced_accuracy, {m: u.model_dump() for m, u in unimodal.items()},
                     params.criteria)
 
-    report: dict[str, object] = {
-        "model_id": model_id(paths.retrained_model),
-        "verdict": "pass" if verdict.passed else "fail",
-        "test_patients": len(labels),
-        "test_healthy": int(np.sum(labels == 0)),
-        "test_abnormal": int(np.sum(labels == 1)),
-        "temperature": temperature,
-        "threshold": threshold,
-        "auroc": ranking["auroc"],
-        "auroc_ci": bootstrap_interval(auroc_rows, labels, probabilities, ep.bootstrap_samples,
-                                       params.seed),
-        "auprc": ranking["auprc"],
-        "brier": brier_score(labels, probabilities),
-        "ece": expected_calibration_error(labels, probabilities, ep.calibration_bins),
-        "balanced_accuracy": tuned["balanced_accuracy"],
-        "balanced_accuracy_ci": tuned["balanced_accuracy_ci"],
-        "tuned_threshold": tuned,
-        "fixed_threshold": fixed,
-        **({"calibration": calibration} if calibration else {}),
-        "contributions": {
-            "method": params.contributions.method,
-            "baseline": params.contributions.baseline,
-            **used,
-            "by_baseline": by_baseline,
-        },
-        "unimodal": unimodal,
-        "unimodal_heads_trained": heads_trained,
-        "predictions_vary": {
-            "probability_std": float(np.std(probabilities)),
-            "probability_mean": float(np.mean(probabilities)),
-            "swap_delta": ep.swap_delta,
-            "moved_fraction": swap_moved_fraction(
+    evaluation = Evaluation(
+        model_id=model_id(paths.retrained_model),
+        verdict="pass" if verdict.passed else "fail",
+        test_patients=len(labels),
+        test_healthy=int(np.sum(labels == 0)),
+        test_abnormal=int(np.sum(labels == 1)),
+        temperature=temperature,
+        threshold=threshold,
+        auroc=ranking["auroc"],
+        auroc_ci=bootstrap_interval(auroc_rows, labels, probabilities, ep.bootstrap_samples,
+                                    params.seed),
+        auprc=ranking["auprc"],
+        brier=brier_score(labels, probabilities),
+        ece=expected_calibration_error(labels, probabilities, ep.calibration_bins),
+        balanced_accuracy=tuned.balanced_accuracy,
+        balanced_accuracy_ci=tuned.balanced_accuracy_ci,
+        tuned_threshold=tuned,
+        fixed_threshold=fixed,
+        calibration=calibration,
+        contributions=Contributions(
+            method=params.contributions.method,
+            baseline=params.contributions.baseline,
+            ablation=used.ablation,
+            shapley=used.shapley,
+            by_baseline=by_baseline,
+        ),
+        unimodal=unimodal,
+        unimodal_heads_trained=heads_trained,
+        predictions_vary=PredictionsVary(
+            probability_std=float(np.std(probabilities)),
+            probability_mean=float(np.mean(probabilities)),
+            swap_delta=ep.swap_delta,
+            moved_fraction=swap_moved_fraction(
                 model, embeddings, ep.swap_delta, torch.Generator().manual_seed(params.seed),
                 temperature),
-        },
-        "checks": verdict.checks,
-        "exempt": verdict.exempt,
-        "share_scale": verdict.share_scale,
-        "share_range": verdict.share_range,
-    }
-    write_json(paths.eval_metrics, report)
+        ),
+        checks=verdict.checks,
+        exempt=verdict.exempt,
+        share_scale=verdict.share_scale,
+        share_range=verdict.share_range,
+    )
+    evaluation.save(paths.eval_metrics)
     _write_plot_data(paths, test, labels, probabilities, tuned, fixed, used, ep.calibration_bins)
-    print_report(report)
-    return report
+    print_evaluation(evaluation)
+    return evaluation
 
 
 @torch.no_grad()
 def measure_contributions(
     loaded: LoadedModel, embeddings: dict[str, torch.Tensor], test: SplitTensors, seed: int
-) -> dict[str, dict[str, dict[str, float]]]:
+) -> dict[str, MethodShares]:
     """Shares (%) by baseline ("without m" = mean, another patient, blank input) and method."""
     model = loaded.model
     references = {"mean": loaded.baseline, "permute": loaded.baseline,
@@ -140,10 +154,10 @@ def measure_contributions(
     for kind in BASELINES:
         baseline = baseline_embeddings(embeddings, kind, references[kind],
                                        torch.Generator().manual_seed(seed))
-        result[kind] = {
-            "ablation": shares(ablation_effects(model, embeddings, baseline)),
-            "shapley": shares(shapley_effects(model, embeddings, baseline)),
-        }
+        result[kind] = MethodShares(
+            ablation=Shares(**shares(ablation_effects(model, embeddings, baseline))),
+            shapley=Shares(**shares(shapley_effects(model, embeddings, baseline))),
+        )
     return result
 
 
@@ -160,7 +174,7 @@ def _outputs(
 def _calibrate(
     logits: torch.Tensor, labels: torch.Tensor, test_labels: np.ndarray,
     test_logits: torch.Tensor, bins: int,
-) -> dict[str, float]:
+) -> Calibration:
     """Temperature fitted on the validation logits; validation NLL before and after it, and
     the test Brier score and ECE before it (after it: the top-level figures).
 
@@ -169,19 +183,19 @@ def _calibrate(
     """
     temperature = fit_temperature(logits, labels)
     uncalibrated = torch.sigmoid(test_logits).cpu().numpy()
-    return {
-        "temperature": temperature,
-        "val_nll_before": float(F.binary_cross_entropy_with_logits(logits, labels)),
-        "val_nll_after": float(F.binary_cross_entropy_with_logits(logits / temperature, labels)),
-        "brier_before": brier_score(test_labels, uncalibrated),
-        "ece_before": expected_calibration_error(test_labels, uncalibrated, bins),
-    }
+    return Calibration(
+        temperature=temperature,
+        val_nll_before=float(F.binary_cross_entropy_with_logits(logits, labels)),
+        val_nll_after=float(F.binary_cross_entropy_with_logits(logits / temperature, labels)),
+        brier_before=brier_score(test_labels, uncalibrated),
+        ece_before=expected_calibration_error(test_labels, uncalibrated, bins),
+    )
 
 
 def _unimodal(
     labels: np.ndarray, scores: np.ndarray, val_labels: np.ndarray, val_scores: np.ndarray,
     heads_trained: bool, samples: int, seed: int,
-) -> dict[str, object]:
+) -> LabelSignal:
     """Label signal of one auxiliary head on test (the verdict's), with the validation split's
     as a second opinion; unknown (None) when the heads were never trained.
 
@@ -195,7 +209,7 @@ def _unimodal(
     if not heads_trained:
         result["label_signal"] = None
         result.get("validation", {})["label_signal"] = None
-    return result
+    return LabelSignal.model_validate(result)
 
 
 def _require_both_classes(labels: np.ndarray) -> None:
@@ -213,9 +227,9 @@ def _write_plot_data(
     test: SplitTensors,
     labels: np.ndarray,
     probabilities: np.ndarray,
-    tuned: dict[str, object],
-    fixed: dict[str, object],
-    contribution_shares: dict[str, dict[str, float]],
+    tuned: ThresholdMetrics,
+    fixed: ThresholdMetrics,
+    contribution_shares: MethodShares,
     bins: int,
 ) -> None:
     """CSV series for `dvc plots` and the report figures."""
@@ -228,63 +242,17 @@ def _write_plot_data(
         paths.calibration: calibration_table(labels, probabilities, bins),
         paths.contributions: pd.DataFrame({
             "modality": [MODALITY_LABELS[m] for m in MODALITIES],
-            **{method: [values[m] for m in MODALITIES]
-               for method, values in contribution_shares.items()},
+            **{method: [getattr(contribution_shares, method).as_dict()[m] for m in MODALITIES]
+               for method in ("ablation", "shapley")},
         }),
         paths.predictions: pd.DataFrame({
             "patient_id": test.patient_ids,
             "actual": CLASS_NAMES[labels],
-            "predicted": CLASS_NAMES[(probabilities >= tuned["threshold"]).astype(int)],
-            "predicted_at_fixed": CLASS_NAMES[(probabilities >= fixed["threshold"]).astype(int)],
+            "predicted": CLASS_NAMES[(probabilities >= tuned.threshold).astype(int)],
+            "predicted_at_fixed": CLASS_NAMES[(probabilities >= fixed.threshold).astype(int)],
             "probability": probabilities,
         }),
     }
     for path, table in tables.items():
         with atomic_path(path) as tmp:
             table.to_csv(tmp, index=False)
-
-
-def print_report(report: dict) -> None:
-    """The evaluation in plain console lines: metrics, contributions, diagnostics, verdict."""
-    tuned, fixed = report["tuned_threshold"], report["fixed_threshold"]
-    print(f"🧪 Test set: {report['test_patients']} patients ({report['test_healthy']} healthy, "
-          f"{report['test_abnormal']} abnormal) | model {report['model_id']}")
-    if "calibration" in report:
-        print(f"   Temperature scaling (fitted on validation): T={report['temperature']:.3f}")
-    for name, block in (("tuned on validation", tuned), ("fixed", fixed)):
-        print(f"   Threshold {block['threshold']:.3f} ({name}): Acc {block['accuracy']:.1%} | "
-              f"Balanced Acc {block['balanced_accuracy']:.1%} "
-              f"(95% CI {_interval(block['balanced_accuracy_ci'], '.1%')}) | "
-              f"Sens {block['sensitivity']:.1%} | Spec {block['specificity']:.1%} | "
-              f"F1 {block['f1']:.3f}")
-    print(f"   AUROC {report['auroc']:.3f} (95% CI {_interval(report['auroc_ci'])}) | AUPRC "
-          f"{report['auprc']:.3f} | Brier {report['brier']:.3f} | ECE {report['ece']:.3f}")
-    contributions = report["contributions"]
-    for kind, methods in contributions["by_baseline"].items():
-        for method, values in methods.items():
-            used = kind == contributions["baseline"] and method == contributions["method"]
-            print(f"   Modality Contributions ({method}, {kind} baseline): "
-                  + ", ".join(f"{MODALITY_LABELS[m]}={values[m]:.1f}%" for m in MODALITIES)
-                  + ("   <- verdict" if used else ""))
-    heads = "" if report["unimodal_heads_trained"] else " (heads not trained: signal unknown)"
-    print(f"   Unimodal AUROC of the auxiliary heads{heads}:")
-    words = {True: "label signal", False: "NO label signal (CI contains 0.5)", None: "unknown"}
-    for m, u in report["unimodal"].items():
-        second = u.get("validation")
-        check = (f" | validation {second['auroc']:.3f} (95% CI {_interval(second['auroc_ci'])})"
-                 + (" <- the splits disagree" if second["label_signal"] != u["label_signal"]
-                    else "") if second else "")
-        print(f"      {MODALITY_LABELS[m]}: {u['auroc']:.3f} (95% CI {_interval(u['auroc_ci'])}) "
-              f"{words[u['label_signal']]}{check}")
-    vary = report["predictions_vary"]
-    print(f"   Predictions vary: probability std {vary['probability_std']:.3f}; moved by more "
-          f"than {vary['swap_delta']:g} when the modality is swapped with another patient's: "
-          + ", ".join(f"{MODALITY_LABELS[m]} {v:.0%}" for m, v in vary["moved_fraction"].items()))
-    for name, ok in report["checks"].items():
-        note = f" (exempt: {report['exempt'][name]})" if name in report["exempt"] else ""
-        print(f"   {'✅' if ok else '❌'} {name}{note}")
-    print(f"   Verdict: {report['verdict'].upper()}")
-
-
-def _interval(ci: dict[str, float], spec: str = ".3f") -> str:
-    return f"{ci['low']:{spec}}-{ci['high']:{spec}}"

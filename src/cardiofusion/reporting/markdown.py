@@ -11,16 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
+from cardiofusion.console import interval, percent, shares
+from cardiofusion.evaluation.result import Evaluation
 from cardiofusion.evaluation.verdict import share_checks
 
 
 def report_markdown(
-    evaluation: dict,
+    evaluation: Evaluation,
     training: dict,
     validation: dict,
     params: Params,
     figures: dict[str, Path],
-    comparison: dict | None = None,
+    comparison: Evaluation | None = None,
 ) -> str:
     """The whole report as Markdown; `figures` maps a caption to a path relative to the report."""
     sections = [
@@ -35,18 +37,18 @@ def report_markdown(
     return "\n\n".join(sections) + "\n"
 
 
-def _header(e: dict) -> str:
+def _header(e: Evaluation) -> str:
     return (f"# cardiofusion evaluation report\n\n"
-            f"**Verdict: {e['verdict'].upper()}** for model `{e['model_id']}` on the held-out "
-            f"test split ({e['test_patients']} patients: {e['test_healthy']} healthy, "
-            f"{e['test_abnormal']} abnormal). Balanced accuracy {_pct(e['balanced_accuracy'])} "
-            f"(95% CI {_pct_ci(e['balanced_accuracy_ci'])}), AUROC {e['auroc']:.3f} "
-            f"(95% CI {_ci(e['auroc_ci'])}); contributions ECG / PCG / clinical "
-            + _shares(e["contributions"][e["contributions"]["method"]])
-            + f" ({e['contributions']['method']}, {e['contributions']['baseline']} baseline).")
+            f"**Verdict: {e.verdict.upper()}** for model `{e.model_id}` on the held-out "
+            f"test split ({e.test_patients} patients: {e.test_healthy} healthy, "
+            f"{e.test_abnormal} abnormal). Balanced accuracy {percent(e.balanced_accuracy)} "
+            f"(95% CI {interval(e.balanced_accuracy_ci, percent=True)}), AUROC {e.auroc:.3f} "
+            f"(95% CI {interval(e.auroc_ci)}); contributions ECG / PCG / clinical "
+            + shares(e.contributions.used.as_dict())
+            + f" ({e.contributions.method}, {e.contributions.baseline} baseline).")
 
 
-def _setup(e: dict, training: dict, validation: dict, params: Params) -> str:
+def _setup(e: Evaluation, training: dict, validation: dict, params: Params) -> str:
     counts = validation.get("class_counts", {})
     splits = "; ".join(
         f"{name} {sum(c.values())} ({c.get('0', 0)} healthy, {c.get('1', 0)} abnormal)"
@@ -57,8 +59,8 @@ def _setup(e: dict, training: dict, validation: dict, params: Params) -> str:
               + ", learning-rate multipliers "
               + ", ".join(f"{MODALITY_LABELS[m]} {v:g}x"
                           for m, v in tp.lr_multipliers.as_dict().items()))
-    calibrated = (f"temperature scaling fitted on validation, T = {e['temperature']:.3f}"
-                  if "calibration" in e else "no temperature scaling (T = 1)")
+    calibrated = (f"temperature scaling fitted on validation, T = {e.temperature:.3f}"
+                  if e.calibration else "no temperature scaling (T = 1)")
     return "\n".join([
         "## What was trained, on what",
         "",
@@ -70,42 +72,42 @@ def _setup(e: dict, training: dict, validation: dict, params: Params) -> str:
         "head per modality.",
         f"- **Training**: {recipe}; best epoch {training.get('epoch', '?')} of "
         f"{training.get('epochs_run', '?')} run (early stopping on validation loss).",
-        f"- **Decision threshold**: {e['threshold']:.3f}, tuned on the validation split "
+        f"- **Decision threshold**: {e.threshold:.3f}, tuned on the validation split "
         f"(Youden's J); {calibrated}.",
     ])
 
 
-def _verdict(e: dict) -> str:
+def _verdict(e: Evaluation) -> str:
     lines = ["## Verdict, check by check", "",
              "| check | result | note |", "|---|---|---|"]
-    for name, ok in e["checks"].items():
-        note = e["exempt"].get(name, "")
+    for name, ok in e.checks.items():
+        note = e.exempt.get(name, "")
         lines.append(f"| `{name}` | {'pass' if ok else '**FAIL**'} | {note} |")
     lines.append("")
-    lines.append(f"Overall: **{e['verdict'].upper()}**. Shares are judged with the "
-                 f"`{e['contributions']['method']}` method and the "
-                 f"`{e['contributions']['baseline']}` baseline; balanced accuracy at the tuned "
+    lines.append(f"Overall: **{e.verdict.upper()}**. Shares are judged with the "
+                 f"`{e.contributions.method}` method and the "
+                 f"`{e.contributions.baseline}` baseline; balanced accuracy at the tuned "
                  "threshold.")
-    if e["share_scale"] != 1:
+    if e.share_scale != 1:
         lines.append(f"Because not every modality carries label signal, the share thresholds "
-                     f"were rescaled by {e['share_scale']:g} to an equal split among those "
-                     f"that do (range {e['share_range'][0]:g}-{e['share_range'][1]:g}%).")
+                     f"were rescaled by {e.share_scale:g} to an equal split among those "
+                     f"that do (range {e.share_range[0]:g}-{e.share_range[1]:g}%).")
     return "\n".join(lines)
 
 
-def _modalities(e: dict) -> str:
-    c = e["contributions"]
-    columns = [(kind, method) for kind in c["by_baseline"] for method in ("ablation", "shapley")]
+def _modalities(e: Evaluation) -> str:
+    c = e.contributions
+    columns = [(kind, method) for kind in c.by_baseline for method in ("ablation", "shapley")]
     header = "| modality | " + " | ".join(
-        f"{method}, {kind}" + (" *" if (kind, method) == (c["baseline"], c["method"]) else "")
+        f"{method}, {kind}" + (" *" if (kind, method) == (c.baseline, c.method) else "")
         for kind, method in columns) + " |"
     lines = ["## Does every modality help?", "",
              "Contribution of each modality, % of the total (\\* = used by the verdict):", "",
              header, "|---|" + "---|" * len(columns)]
     for m in MODALITIES:
         lines.append(f"| {MODALITY_LABELS[m]} | " + " | ".join(
-            f"{c['by_baseline'][kind][method][m]:.1f}" for kind, method in columns) + " |")
-    vary = e["predictions_vary"]
+            f"{c.by_baseline[kind][method][m]:.1f}" for kind, method in columns) + " |")
+    vary = e.predictions_vary
     lines += [
         "",
         "- *ablation*: mean over patients of |p(full) - p(without the modality)|; *shapley*: "
@@ -118,40 +120,40 @@ def _modalities(e: dict) -> str:
         "Diagnostics per modality:",
         "",
         "| modality | unimodal AUROC on test (95% CI) | label signal | validation AUROC "
-        f"(95% CI) | predictions moved > {vary['swap_delta']:g} when swapped |",
+        f"(95% CI) | predictions moved > {vary.swap_delta:g} when swapped |",
         "|---|---|---|---|---|",
     ]
     for m in MODALITIES:
-        u = e["unimodal"][m]
+        u = e.unimodal[m]
         signal = {True: "yes", False: "**no** (CI contains 0.5)", None: "unknown"}[
-            u["label_signal"]]
-        second = u.get("validation")
-        check = f"{second['auroc']:.3f} ({_ci(second['auroc_ci'])})" if second else "n/a"
-        lines.append(f"| {MODALITY_LABELS[m]} | {u['auroc']:.3f} ({_ci(u['auroc_ci'])}) | "
-                     f"{signal} | {check} | {_pct(vary['moved_fraction'][m], 0)} |")
+            u.label_signal]
+        second = u.validation
+        check = f"{second.auroc:.3f} ({interval(second.auroc_ci)})" if second else "n/a"
+        lines.append(f"| {MODALITY_LABELS[m]} | {u.auroc:.3f} ({interval(u.auroc_ci)}) | "
+                     f"{signal} | {check} | {percent(vary.moved_fraction[m], 0)} |")
     lines += ["", _signal_note(e), "",
               f"Predictions vary: the standard deviation of the predicted probability over the "
-              f"test set is {vary['probability_std']:.3f}; the last column is the share of "
+              f"test set is {vary.probability_std:.3f}; the last column is the share of "
               "patients whose probability moves by more than "
-              f"{vary['swap_delta']:g} when that modality alone is swapped with another "
+              f"{vary.swap_delta:g} when that modality alone is swapped with another "
               "patient's."]
     return "\n".join(lines)
 
 
-def _signal_note(e: dict) -> str:
-    if not e["unimodal_heads_trained"]:
+def _signal_note(e: Evaluation) -> str:
+    if not e.unimodal_heads_trained:
         return ("The auxiliary heads were not trained in this run (`train.balance: none`), so "
                 "their AUROC says nothing about the data: no modality is exempted.")
-    unimodal = e["unimodal"]
-    silent = [MODALITY_LABELS[m] for m in MODALITIES if unimodal[m]["label_signal"] is False]
+    unimodal = e.unimodal
+    silent = [MODALITY_LABELS[m] for m in MODALITIES if unimodal[m].label_signal is False]
     carry = "carries" if len(silent) == 1 else "carry"
     note = (f"{', '.join(silent)} {carry} no detectable label signal on this data (test "
             "interval contains 0.5): a low contribution is then correct, and the verdict "
             "does not fail it for that." if silent else
             "Every modality carries label signal on its own (its test interval excludes 0.5), "
             "so each is expected to contribute.")
-    disputed = [MODALITY_LABELS[m] for m in MODALITIES if "validation" in unimodal[m]
-                and unimodal[m]["validation"]["label_signal"] != unimodal[m]["label_signal"]]
+    disputed = [MODALITY_LABELS[m] for m in MODALITIES if unimodal[m].validation is not None
+                and unimodal[m].validation.label_signal != unimodal[m].label_signal]
     if disputed:
         note += (f" The validation split disagrees for {', '.join(disputed)}: with few healthy "
                  "patients a noise modality clears (or a weak one misses) the 95% bar on one "
@@ -159,57 +161,57 @@ def _signal_note(e: dict) -> str:
     return note
 
 
-def _trust(e: dict) -> str:
-    tuned, fixed = e["tuned_threshold"], e["fixed_threshold"]
+def _trust(e: Evaluation) -> str:
+    tuned, fixed = e.tuned_threshold, e.fixed_threshold
     rows = [("accuracy", "accuracy"), ("balanced accuracy", "balanced_accuracy"),
             ("sensitivity (abnormal found)", "sensitivity"),
             ("specificity (healthy cleared)", "specificity"), ("precision", "precision")]
     lines = ["## Can I trust the predictions?", "",
-             f"| metric | threshold {tuned['threshold']:.3f} (tuned) | "
-             f"threshold {fixed['threshold']:.3f} (fixed) |", "|---|---|---|"]
+             f"| metric | threshold {tuned.threshold:.3f} (tuned) | "
+             f"threshold {fixed.threshold:.3f} (fixed) |", "|---|---|---|"]
     for name, key in rows:
         cells = []
         for block in (tuned, fixed):
-            cell = _pct(block[key])
+            cell = percent(getattr(block, key))
             if key == "balanced_accuracy":
-                cell += f" (95% CI {_pct_ci(block['balanced_accuracy_ci'])})"
+                cell += f" (95% CI {interval(block.balanced_accuracy_ci, percent=True)})"
             cells.append(cell)
         lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
-    lines.append(f"| F1 | {tuned['f1']:.3f} | {fixed['f1']:.3f} |")
+    lines.append(f"| F1 | {tuned.f1:.3f} | {fixed.f1:.3f} |")
     lines.append("| confusion [[TN, FP], [FN, TP]] | "
-                 f"{tuned['confusion_matrix']} | {fixed['confusion_matrix']} |")
-    prevalence = e["test_abnormal"] / e["test_patients"]
+                 f"{tuned.confusion_matrix} | {fixed.confusion_matrix} |")
+    prevalence = e.test_abnormal / e.test_patients
     lines += [
         "",
-        f"Threshold-free: AUROC {e['auroc']:.3f} (95% CI {_ci(e['auroc_ci'])}), AUPRC "
-        f"{e['auprc']:.3f} (chance level = the abnormal share, {prevalence:.3f}), Brier score "
-        f"{e['brier']:.3f}, expected calibration error {e['ece']:.3f}.",
+        f"Threshold-free: AUROC {e.auroc:.3f} (95% CI {interval(e.auroc_ci)}), AUPRC "
+        f"{e.auprc:.3f} (chance level = the abnormal share, {prevalence:.3f}), Brier score "
+        f"{e.brier:.3f}, expected calibration error {e.ece:.3f}.",
         "",
-        f"- Intervals are percentile bootstrap intervals ({e['test_healthy']} healthy and "
-        f"{e['test_abnormal']} abnormal patients resampled separately). With "
-        f"{e['test_healthy']} healthy test patients, differences of a few points between runs "
+        f"- Intervals are percentile bootstrap intervals ({e.test_healthy} healthy and "
+        f"{e.test_abnormal} abnormal patients resampled separately). With "
+        f"{e.test_healthy} healthy test patients, differences of a few points between runs "
         "are within noise.",
         f"- The mean predicted probability of abnormal is "
-        f"{e['predictions_vary']['probability_mean']:.3f} against an abnormal share of "
+        f"{e.predictions_vary.probability_mean:.3f} against an abnormal share of "
         f"{prevalence:.3f}: "
         + ("the probabilities understate the abnormal rate (class-balanced training aims at a "
            "50:50 prior). The threshold tuned on validation corrects the decisions, not the "
            "probabilities; read them as scores, not as calibrated risks (see the calibration "
-           "curve)." if e["predictions_vary"]["probability_mean"] < prevalence - 0.05 else
+           "curve)." if e.predictions_vary.probability_mean < prevalence - 0.05 else
            "see the calibration curve for how far probabilities can be read as risks."),
     ]
-    if "calibration" in e:
-        cal = e["calibration"]
+    if e.calibration:
+        cal = e.calibration
         lines.append(
-            f"- Temperature scaling (T = {cal['temperature']:.3f}) lowered the validation "
-            f"log-loss from {cal['val_nll_before']:.3f} to {cal['val_nll_after']:.3f}; on test, "
-            f"Brier {cal['brier_before']:.3f} -> {e['brier']:.3f}, ECE "
-            f"{cal['ece_before']:.3f} -> {e['ece']:.3f}. Decisions at the tuned threshold are "
+            f"- Temperature scaling (T = {cal.temperature:.3f}) lowered the validation "
+            f"log-loss from {cal.val_nll_before:.3f} to {cal.val_nll_after:.3f}; on test, "
+            f"Brier {cal.brier_before:.3f} -> {e.brier:.3f}, ECE "
+            f"{cal.ece_before:.3f} -> {e.ece:.3f}. Decisions at the tuned threshold are "
             "unchanged.")
     return "\n".join(lines)
 
 
-def _before_after(e: dict, params: Params, comparison: dict | None) -> str:
+def _before_after(e: Evaluation, params: Params, comparison: Evaluation | None) -> str:
     before = params.report.replaced_shares.as_dict()
     columns = [("system we replace", None)]
     if comparison is not None:
@@ -223,16 +225,16 @@ def _before_after(e: dict, params: Params, comparison: dict | None) -> str:
         lines.append(f"| {name} | " + " | ".join(value(r) for _, r in columns) + " |")
 
     row("contributions ECG / PCG / clinical",
-        lambda r: _shares(before) if r is None else
-        _shares(r["contributions"][r["contributions"]["method"]])
-        + f" ({r['contributions']['method']})")
+        lambda r: shares(before) if r is None else
+        shares(r.contributions.used.as_dict())
+        + f" ({r.contributions.method})")
     row("contributions (exact Shapley)",
-        lambda r: "not measured" if r is None else _shares(r["contributions"]["shapley"]))
+        lambda r: "not measured" if r is None else shares(r.contributions.shapley.as_dict()))
     row("balanced accuracy (tuned threshold)",
-        lambda r: "not reported" if r is None else _pct(r["balanced_accuracy"]))
-    row("AUROC", lambda r: "not reported" if r is None else f"{r['auroc']:.3f}")
+        lambda r: "not reported" if r is None else percent(r.balanced_accuracy))
+    row("AUROC", lambda r: "not reported" if r is None else f"{r.auroc:.3f}")
     replaced = share_checks(before, None, params.criteria)
-    row("verdict", lambda r: r["verdict"].upper() if r else
+    row("verdict", lambda r: r.verdict.upper() if r else
         f"{'PASS' if replaced.passed else 'FAIL'} (contribution checks)")
     lines += ["", "The system we replace measured contributions as |mean(p_full) - "
               "mean(p_without)| per batch, where opposite effects cancel; its figures are "
@@ -245,19 +247,3 @@ def _figures(figures: dict[str, Path]) -> str:
     for caption, path in figures.items():
         lines += ["", f"**{caption}**", "", f"![{caption}]({path.as_posix()})"]
     return "\n".join(lines)
-
-
-def _shares(values: dict[str, float]) -> str:
-    return " / ".join(f"{values[m]:.1f}" for m in MODALITIES) + " %"
-
-
-def _pct(value: float, digits: int = 1) -> str:
-    return f"{100 * value:.{digits}f}%"
-
-
-def _pct_ci(interval: dict[str, float]) -> str:
-    return f"{100 * interval['low']:.1f}-{100 * interval['high']:.1f}%"
-
-
-def _ci(interval: dict[str, float]) -> str:
-    return f"{interval['low']:.3f}-{interval['high']:.3f}"

@@ -2,7 +2,8 @@
 
 Recipe: class-balanced sampling, `main + aux_weight * (aux_ecg + aux_pcg + aux_clinical)`,
 per-branch learning rates, early stopping on validation loss, and per-epoch contributions on the
-validation set. The loop reads top to bottom.
+validation set. `run_train` reads top to bottom: set-up, then per epoch `train_one_epoch`,
+`validate_epoch`, log, keep the best, stop early.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import torch.nn.functional as F
 from dvclive import Live
 from torch.utils.data import WeightedRandomSampler
 
-from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params, TrainParams
+from cardiofusion.config import MODALITIES, Params, TrainParams
+from cardiofusion.console import print_epoch, print_training_setup
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.files import write_json
 from cardiofusion.model.checkpoint import load_training_state, save_model, save_training_state
@@ -49,74 +51,32 @@ def run_train(
     # float16 autocast with loss scaling on CUDA only; CPU training stays float32 and deterministic
     mixed_precision = tp.mixed_precision and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=mixed_precision)
-    _print_header(device, tp, train, mixed_precision)
+    counts = torch.bincount(train.labels.long().cpu(), minlength=2).tolist()
+    print_training_setup(str(device), tp, counts, mixed_precision)
 
     best: dict[str, Any] = {"val_loss": math.inf, "epoch": 0}
-    stale_epochs, first_epoch = 0, 1
+    stale_epochs, completed = 0, 0
     if resume:
         state = load_training_state(paths.training_state, params, model, optimizer, generator)
-        best, stale_epochs, first_epoch = state["best"], state["stale_epochs"], state["epoch"] + 1
+        best, stale_epochs, completed = state["best"], state["stale_epochs"], state["epoch"]
         scaler.load_state_dict(state["scaler"])
-        print(f"↩️  Resuming after epoch {state['epoch']} (best so far: epoch {best['epoch']})")
+        print(f"↩️  Resuming after epoch {completed} (best so far: epoch {best['epoch']})")
     started = time.perf_counter()
-    epoch = first_epoch - 1
+    epoch = completed
     with Live(dir=str(paths.live_dir), save_dvc_exp=False, dvcyaml=None, resume=resume) as live:
-        for epoch in range(first_epoch, tp.epochs + 1):
-            # one pass over the (re-sampled) training set
-            model.train()
-            loss_sum, correct = 0.0, 0
-            for rows in torch.tensor(list(sampler)).split(tp.batch_size):
-                inputs, labels = load_batch(train, rows, tp.augment, generator)
-                with torch.autocast(device.type, torch.float16, enabled=mixed_precision):
-                    embeddings = model.embed(inputs)
-                    logits = model.fuse(
-                        drop_modalities(embeddings, tp.modality_dropout, generator)
-                    )
-                    loss = F.binary_cross_entropy_with_logits(logits, labels)
-                    if tp.balance != "none":
-                        aux = model.aux_logits(embeddings)
-                        aux_loss = sum(
-                            F.binary_cross_entropy_with_logits(aux[m], labels) for m in MODALITIES
-                        )
-                        loss = loss + tp.aux_weight * aux_loss
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if tp.balance == "ogm_ge":
-                    scaler.unscale_(optimizer)
-                    coefficients = ogm_coefficients(aux, labels, tp.ogm_alpha)
-                    modulate_gradients(model, coefficients, generator)
-                scaler.step(optimizer)
-                scaler.update()
-                loss_sum += loss.item() * len(rows)
-                correct += int(((logits > 0).float() == labels).sum())
-            train_loss, train_acc = loss_sum / len(sampler), correct / len(sampler)
-
+        for epoch in range(completed + 1, tp.epochs + 1):
+            trained = train_one_epoch(model, optimizer, scaler, train, sampler, tp, generator,
+                                      mixed_precision)
             checked = validate_epoch(model, val, train, reference_rows, params)
-            val_loss, val_metrics, shares = checked.loss, checked.metrics, checked.shares
+            print_epoch(epoch, tp.epochs, trained, {"loss": checked.loss, **checked.metrics},
+                        checked.shares)
+            log_epoch(live, trained, checked)
 
-            print(f"\n📊 Epoch {epoch}/{tp.epochs}")
-            print(f"   Train Loss: {train_loss:.4f} | Train Acc: {train_acc:.2%}")
-            print(f"   Val Loss: {val_loss:.4f} | Val Acc: {val_metrics['accuracy']:.2%} | "
-                  f"Val Balanced Acc: {val_metrics['balanced_accuracy']:.2%} | "
-                  f"Val AUROC: {val_metrics['auroc']:.3f}")
-            print("   Modality Contributions: "
-                  + ", ".join(f"{MODALITY_LABELS[m]}={shares[m]:.1f}%" for m in MODALITIES))
-            live.log_metric("train/loss", train_loss)
-            live.log_metric("train/accuracy", train_acc)
-            live.log_metric("val/loss", val_loss)
-            for name, value in val_metrics.items():
-                live.log_metric(f"val/{name}", value)
-            for m in MODALITIES:
-                live.log_metric(f"contributions/{m}", shares[m])
-            live.next_step()
-
-            if val_loss < best["val_loss"]:
-                best = {"epoch": epoch, "val_loss": val_loss, "train_loss": train_loss,
-                        "train_accuracy": train_acc, **{f"val_{k}": v for k, v in
-                                                        val_metrics.items()},
-                        "threshold": checked.threshold, "contributions": shares}
+            if checked.loss < best["val_loss"]:
+                best = _best_so_far(epoch, trained, checked)
                 stale_epochs = 0
-                info = {"epoch": epoch, "val_metrics": val_metrics, "contributions": shares}
+                info = {"epoch": epoch, "val_metrics": checked.metrics,
+                        "contributions": checked.shares}
                 save_model(paths.retrained_model, model, params.model, features.spec,
                            checked.reference, checked.threshold, info)
                 print("   ✅ New best model!")
@@ -135,6 +95,67 @@ def run_train(
     print(f"\n🏁 Trained {epoch} epochs in {time.perf_counter() - started:.0f} s; best epoch "
           f"{best['epoch']} saved to {paths.retrained_model}")
     return summary
+
+
+def train_one_epoch(
+    model: MultimodalNet,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    train: SplitTensors,
+    sampler: WeightedRandomSampler | range,
+    tp: TrainParams,
+    generator: torch.Generator,
+    mixed_precision: bool,
+) -> dict[str, float]:
+    """One pass over the (re-sampled) training set: `main + aux_weight * sum(aux)`, with
+    OGM-GE modulating the encoder gradients when asked. Returns loss and accuracy."""
+    model.train()
+    device_type = train.labels.device.type
+    loss_sum, correct = 0.0, 0
+    for rows in torch.tensor(list(sampler)).split(tp.batch_size):
+        inputs, labels = load_batch(train, rows, tp.augment, generator)
+        with torch.autocast(device_type, torch.float16, enabled=mixed_precision):
+            embeddings = model.embed(inputs)
+            logits = model.fuse(drop_modalities(embeddings, tp.modality_dropout, generator))
+            loss = F.binary_cross_entropy_with_logits(logits, labels)
+            if tp.balance != "none":
+                aux = model.aux_logits(embeddings)
+                aux_loss = sum(
+                    F.binary_cross_entropy_with_logits(aux[m], labels) for m in MODALITIES
+                )
+                loss = loss + tp.aux_weight * aux_loss
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if tp.balance == "ogm_ge":
+            scaler.unscale_(optimizer)
+            modulate_gradients(model, ogm_coefficients(aux, labels, tp.ogm_alpha), generator)
+        scaler.step(optimizer)
+        scaler.update()
+        loss_sum += loss.item() * len(rows)
+        correct += int(((logits > 0).float() == labels).sum())
+    return {"loss": loss_sum / len(sampler), "accuracy": correct / len(sampler)}
+
+
+def log_epoch(live: Live, trained: dict[str, float], checked: EpochValidation) -> None:
+    """One DVCLive step: training loss and accuracy, validation metrics, contributions."""
+    live.log_metric("train/loss", trained["loss"])
+    live.log_metric("train/accuracy", trained["accuracy"])
+    live.log_metric("val/loss", checked.loss)
+    for name, value in checked.metrics.items():
+        live.log_metric(f"val/{name}", value)
+    for m in MODALITIES:
+        live.log_metric(f"contributions/{m}", checked.shares[m])
+    live.next_step()
+
+
+def _best_so_far(
+    epoch: int, trained: dict[str, float], checked: EpochValidation
+) -> dict[str, Any]:
+    """What train.json reports about the saved (best) epoch."""
+    return {"epoch": epoch, "val_loss": checked.loss, "train_loss": trained["loss"],
+            "train_accuracy": trained["accuracy"],
+            **{f"val_{k}": v for k, v in checked.metrics.items()},
+            "threshold": checked.threshold, "contributions": checked.shares}
 
 
 @dataclass(frozen=True)
@@ -212,18 +233,3 @@ def balanced_bce(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Mean of the per-class mean losses: the objective the balanced sampler trains for."""
     losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
     return float(torch.stack([losses[labels == c].mean() for c in (0, 1)]).mean())
-
-
-def _print_header(
-    device: torch.device, tp: TrainParams, train: SplitTensors, mixed_precision: bool
-) -> None:
-    counts = torch.bincount(train.labels.long().cpu(), minlength=2).tolist()
-    print(f"🖥️  Device: {device}{' (mixed precision)' if mixed_precision else ''} | "
-          f"Batch size: {tp.batch_size} | Epochs: {tp.epochs}")
-    print(f"⚖️  Train class distribution: healthy {counts[0]} : abnormal {counts[1]}")
-    if tp.sampler == "weighted":
-        print(f"   Sampler weights: healthy {1 / counts[0]:.4f}, abnormal {1 / counts[1]:.4f}")
-    print(f"   Balance: {tp.balance} | Auxiliary weight: "
-          f"{tp.aux_weight if tp.balance != 'none' else 0} | LR multipliers: "
-          + ", ".join(f"{m}={v:g}x" for m, v in tp.lr_multipliers.as_dict().items()))
-

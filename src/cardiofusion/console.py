@@ -1,0 +1,188 @@
+"""What the stages print, and the one way figures are written for people.
+
+Stages compute and return; the lines a user reads while a stage runs are drawn here, so wording
+and number formats stay the same across validate, train, evaluate, promote and report.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from cardiofusion.config import MODALITIES, MODALITY_LABELS, TrainParams
+
+if TYPE_CHECKING:  # only for annotations: printing never imports a stage
+    from pathlib import Path
+
+    from cardiofusion.evaluation.result import Evaluation, Interval
+    from cardiofusion.serve.promote import Promotion
+
+
+def interval(ci: Interval | Mapping[str, float], percent: bool = False) -> str:
+    """'0.844-0.947', or '70.9-87.9%' for a proportion shown in percent."""
+    low, high = (ci.low, ci.high) if hasattr(ci, "low") else (ci["low"], ci["high"])
+    return f"{100 * low:.1f}-{100 * high:.1f}%" if percent else f"{low:.3f}-{high:.3f}"
+
+
+def shares(
+    values: Mapping[str, float], digits: int = 1, sep: str = " / ", labelled: bool = False
+) -> str:
+    """Contributions in modality order: '24.9 / 37.4 / 37.7 %' or, labelled,
+    'ECG=24.9%, PCG=37.4%, Clinical=37.7%'."""
+    if labelled:
+        return ", ".join(f"{MODALITY_LABELS[m]}={values[m]:.{digits}f}%" for m in MODALITIES)
+    return sep.join(f"{values[m]:.{digits}f}" for m in MODALITIES) + " %"
+
+
+def percent(value: float, digits: int = 1) -> str:
+    return f"{100 * value:.{digits}f}%"
+
+
+# validate
+
+
+def print_validation(report: Mapping[str, Any], problems: list[Any], examples: int) -> None:
+    """Rows kept and dropped, each reason with its first `examples` rows, and the findings
+    about the table that are not row problems."""
+    print(f"🔎 Validated {report['rows_in']} rows: kept {report['rows_kept']}, "
+          f"dropped {report['rows_dropped']}")
+    for reason, count in report["problems_by_reason"].items():
+        of_reason = [p for p in problems if p.reason == reason]
+        print(f"  {reason}: {count} in {len({p.line for p in of_reason})} rows")
+        print("\n".join(f"    {p}" for p in of_reason[:examples]))
+    for header in report["headers_that_look_like_values"]:
+        print(f"  ⚠️  column header {header!r} looks like a value, not a name: was the header row "
+              "shifted or a data row used as header? (it is treated as a clinical column)")
+    for column in report["constant_clinical_columns"]:
+        print(f"  ⚠️  clinical column {column!r} is constant: it carries no information")
+    if report["rows_with_missing_clinical"]:
+        print(f"  ⚠️  {report['rows_with_missing_clinical']} rows have missing clinical values "
+              f"(imputed from the train split): {report['missing_clinical_values']}")
+    complete, distinct = report["complete_clinical_rows"], report["distinct_clinical_vectors"]
+    if complete and distinct < 0.5 * complete:
+        print(f"  ⚠️  only {distinct} distinct clinical vectors among {complete} complete rows; "
+              f"{report['rows_sharing_a_clinical_vector']} rows share theirs with another row: "
+              "copies of imputed records teach the model nothing new")
+    for column, agreement in report["label_agreement"].items():
+        print(f"  ⚠️  {column} disagrees with the target in {agreement['disagree']} of "
+              f"{agreement['compared']} rows (excluded from the inputs):")
+        for value, counts in agreement["table"].items():
+            print(f"       {value}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+
+
+def print_class_counts(class_counts: Mapping[str, Mapping[str, int]]) -> None:
+    for name, counts in class_counts.items():
+        print(f"   {name}: healthy {counts.get('0', 0)}, abnormal {counts.get('1', 0)}")
+
+
+# train
+
+
+def print_training_setup(
+    device: str, tp: TrainParams, counts: list[int], mixed_precision: bool
+) -> None:
+    """Device, batch, class distribution and the balancing recipe, before the first epoch."""
+    print(f"🖥️  Device: {device}{' (mixed precision)' if mixed_precision else ''} | "
+          f"Batch size: {tp.batch_size} | Epochs: {tp.epochs}")
+    print(f"⚖️  Train class distribution: healthy {counts[0]} : abnormal {counts[1]}")
+    if tp.sampler == "weighted":
+        print(f"   Sampler weights: healthy {1 / counts[0]:.4f}, abnormal {1 / counts[1]:.4f}")
+    print(f"   Balance: {tp.balance} | Auxiliary weight: "
+          f"{tp.aux_weight if tp.balance != 'none' else 0} | LR multipliers: "
+          + ", ".join(f"{m}={v:g}x" for m, v in tp.lr_multipliers.as_dict().items()))
+
+
+def print_epoch(
+    epoch: int, epochs: int, trained: Mapping[str, float], validated: Mapping[str, float],
+    contributions: Mapping[str, float],
+) -> None:
+    print(f"\n📊 Epoch {epoch}/{epochs}")
+    print(f"   Train Loss: {trained['loss']:.4f} | Train Acc: {trained['accuracy']:.2%}")
+    print(f"   Val Loss: {validated['loss']:.4f} | Val Acc: {validated['accuracy']:.2%} | "
+          f"Val Balanced Acc: {validated['balanced_accuracy']:.2%} | "
+          f"Val AUROC: {validated['auroc']:.3f}")
+    print(f"   Modality Contributions: {shares(contributions, labelled=True)}")
+
+
+# evaluate
+
+
+def print_evaluation(e: Evaluation) -> None:
+    """The evaluation in plain console lines: metrics, contributions, diagnostics, verdict."""
+    print(f"🧪 Test set: {e.test_patients} patients ({e.test_healthy} healthy, "
+          f"{e.test_abnormal} abnormal) | model {e.model_id}")
+    if e.calibration is not None:
+        print(f"   Temperature scaling (fitted on validation): T={e.temperature:.3f}")
+    for name, block in (("tuned on validation", e.tuned_threshold), ("fixed", e.fixed_threshold)):
+        print(f"   Threshold {block.threshold:.3f} ({name}): Acc {block.accuracy:.1%} | "
+              f"Balanced Acc {block.balanced_accuracy:.1%} "
+              f"(95% CI {interval(block.balanced_accuracy_ci, percent=True)}) | "
+              f"Sens {block.sensitivity:.1%} | Spec {block.specificity:.1%} | "
+              f"F1 {block.f1:.3f}")
+    print(f"   AUROC {e.auroc:.3f} (95% CI {interval(e.auroc_ci)}) | AUPRC {e.auprc:.3f} | "
+          f"Brier {e.brier:.3f} | ECE {e.ece:.3f}")
+    c = e.contributions
+    for kind, methods in c.by_baseline.items():
+        for method in ("ablation", "shapley"):
+            used = kind == c.baseline and method == c.method
+            print(f"   Modality Contributions ({method}, {kind} baseline): "
+                  + shares(getattr(methods, method).as_dict(), labelled=True)
+                  + ("   <- verdict" if used else ""))
+    heads = "" if e.unimodal_heads_trained else " (heads not trained: signal unknown)"
+    print(f"   Unimodal AUROC of the auxiliary heads{heads}:")
+    words = {True: "label signal", False: "NO label signal (CI contains 0.5)", None: "unknown"}
+    for m, u in e.unimodal.items():
+        second = u.validation
+        check = (f" | validation {second.auroc:.3f} (95% CI {interval(second.auroc_ci)})"
+                 + (" <- the splits disagree" if second.label_signal != u.label_signal else "")
+                 if second else "")
+        print(f"      {MODALITY_LABELS[m]}: {u.auroc:.3f} (95% CI {interval(u.auroc_ci)}) "
+              f"{words[u.label_signal]}{check}")
+    vary = e.predictions_vary
+    print(f"   Predictions vary: probability std {vary.probability_std:.3f}; moved by more "
+          f"than {vary.swap_delta:g} when the modality is swapped with another patient's: "
+          + ", ".join(f"{MODALITY_LABELS[m]} {v:.0%}" for m, v in vary.moved_fraction.items()))
+    for name, ok in e.checks.items():
+        note = f" (exempt: {e.exempt[name]})" if name in e.exempt else ""
+        print(f"   {'✅' if ok else '❌'} {name}{note}")
+    print(f"   Verdict: {e.verdict.upper()}")
+
+
+# promote
+
+
+def print_promotion(promotion: Promotion, source: Path, temperature: float) -> None:
+    """What was promoted, what was kept, and the served metrics old -> new."""
+    for problem in promotion.forced_past:
+        print(f"⚠️  --force: {problem}")
+    print(f"✅ Promoted {source} (model {promotion.source_id}) → "
+          f"{promotion.target} (model {promotion.target_id})")
+    if promotion.backup is not None:
+        print(f"   Previous model kept as {promotion.backup}")
+    else:
+        print("   No model was promoted before")
+    old, new = promotion.old_metrics or {}, promotion.new_metrics
+    for key, label in (("auroc", "AUROC"), ("auprc", "AUPRC"),
+                       ("balanced_accuracy", "Balanced accuracy")):
+        print(f"   {label}: {_number(old.get(key))} → {_number(new.get(key))}")
+    print(f"   Contributions: {_stored_shares(old.get('contributions'))} → "
+          f"{_stored_shares(new.get('contributions'))}")
+    print(f"   Verdict: {str(old.get('verdict', 'n/a')).upper()} → "
+          f"{str(new.get('verdict', 'n/a')).upper()}")
+    print(f"   Temperature: {temperature:g}")
+
+
+def _number(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else "n/a"
+
+
+def _stored_shares(contributions: Any) -> str:
+    """'ECG/PCG/clinical 25/37/38 % (ablation)' from the contributions block a model file
+    stores (files promoted by older versions may lack it or parts of it)."""
+    if not isinstance(contributions, dict):
+        return "n/a"
+    method = contributions.get("method")
+    values = contributions.get(method) if isinstance(method, str) else None
+    if not isinstance(values, dict) or not all(m in values for m in MODALITIES):
+        return "n/a"
+    return f"ECG/PCG/clinical {shares(values, digits=0, sep='/')} ({method})"

@@ -1,0 +1,184 @@
+"""`metrics/eval.json` as typed objects: the evaluate stage writes one, the report reads it.
+
+The JSON layout is the DVC metrics contract (`dvc metrics show` reads the top-level figures), so
+field names and order are those of the file. `EvaluationSummary` is the lenient view `promote`
+takes: it needs only the headline and says what is missing instead of failing on a partial file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cardiofusion.config import MODALITIES
+from cardiofusion.errors import CardiofusionError
+from cardiofusion.files import write_json
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Interval(_Record):
+    low: float
+    high: float
+
+
+class Shares(_Record):
+    """Per-modality contributions, % of the total."""
+
+    ecg: float
+    pcg: float
+    clinical: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {m: getattr(self, m) for m in MODALITIES}
+
+    def __getitem__(self, modality: str) -> float:
+        return getattr(self, modality)
+
+
+class MethodShares(_Record):
+    ablation: Shares
+    shapley: Shares
+
+    def __getitem__(self, method: str) -> Shares:
+        return getattr(self, method)
+
+
+class Contributions(_Record):
+    """Both methods for the verdict's baseline at the top; every baseline under by_baseline."""
+
+    method: Literal["ablation", "shapley"]
+    baseline: Literal["mean", "permute", "blank"]
+    ablation: Shares
+    shapley: Shares
+    by_baseline: dict[str, MethodShares]
+
+    @property
+    def used(self) -> Shares:
+        """The shares the verdict judges."""
+        return getattr(self, self.method)
+
+
+class ThresholdMetrics(_Record):
+    threshold: float
+    accuracy: float
+    balanced_accuracy: float
+    sensitivity: float
+    specificity: float
+    precision: float
+    f1: float
+    confusion_matrix: list[list[int]]  # [[TN, FP], [FN, TP]]
+    balanced_accuracy_ci: Interval
+
+
+class LabelSignal(_Record):
+    """A modality's auxiliary-head AUROC; signal when its interval excludes 0.5 (None:
+    unknown, the heads were not trained)."""
+
+    auroc: float
+    auroc_ci: Interval
+    label_signal: bool | None
+    validation: LabelSignal | None = Field(None, exclude_if=lambda value: value is None)
+
+
+class Calibration(_Record):
+    temperature: float
+    val_nll_before: float
+    val_nll_after: float
+    brier_before: float
+    ece_before: float
+
+
+class PredictionsVary(_Record):
+    probability_std: float
+    probability_mean: float
+    swap_delta: float
+    moved_fraction: dict[str, float]  # per modality
+
+
+class Evaluation(_Record):
+    model_id: str
+    verdict: Literal["pass", "fail"]
+    test_patients: int
+    test_healthy: int
+    test_abnormal: int
+    temperature: float
+    threshold: float
+    auroc: float
+    auroc_ci: Interval
+    auprc: float
+    brier: float
+    ece: float
+    balanced_accuracy: float
+    balanced_accuracy_ci: Interval
+    tuned_threshold: ThresholdMetrics
+    fixed_threshold: ThresholdMetrics
+    calibration: Calibration | None = Field(None, exclude_if=lambda value: value is None)
+    contributions: Contributions
+    unimodal: dict[str, LabelSignal]
+    unimodal_heads_trained: bool
+    predictions_vary: PredictionsVary
+    checks: dict[str, bool]
+    exempt: dict[str, str]  # check name -> why it passes although the share is low
+    share_scale: float
+    share_range: list[float]
+
+    def save(self, path: Path) -> None:
+        write_json(path, self.model_dump(mode="json"))
+
+    @classmethod
+    def load(cls, path: Path, remedy: str) -> Evaluation:
+        """Read an eval.json; a missing or foreign file is an error that says what to do."""
+        try:
+            return cls.model_validate_json(Path(path).read_bytes())
+        except FileNotFoundError:
+            raise CardiofusionError(f"{path}: missing; {remedy}") from None
+        except ValidationError as exc:
+            raise CardiofusionError(
+                f"{path} is not an evaluation written by `cardiofusion evaluate` "
+                f"({_first_problem(exc)}); {remedy}"
+            ) from None
+
+
+class EvaluationSummary(BaseModel):
+    """The headline of an eval.json that promote checks; absent fields are None so each
+    refusal can name what is missing."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    model_id: str | None = None
+    verdict: str | None = None
+    checks: dict[str, bool] = {}
+    temperature: float = Field(1.0, gt=0)
+    threshold: float | None = None
+    auroc: float | None = None
+    auprc: float | None = None
+    balanced_accuracy: float | None = None
+    contributions: dict[str, object] | None = None
+
+    @classmethod
+    def load(cls, path: Path, remedy: str) -> EvaluationSummary | None:
+        """The summary, or None when there is no evaluation at all."""
+        if not Path(path).is_file():
+            return None
+        try:
+            raw = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as exc:
+            raise CardiofusionError(f"{path}: not valid JSON ({exc}); {remedy}") from None
+        if not isinstance(raw, dict):
+            raise CardiofusionError(f"{path}: expected a JSON object; {remedy}")
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise CardiofusionError(f"{path}: {_first_problem(exc)}; {remedy}") from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    return f"{where}: {error['msg']}"
