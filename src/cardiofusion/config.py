@@ -35,7 +35,7 @@ class PerModality(_Section):
 class DemoParams(_Section):
     out_dir: Path = Path("data/demo")
     patients: int = Field(1500, ge=10)
-    abnormal_fraction: float = Field(10 / 11, gt=0, lt=1)
+    abnormal_fraction: float = Field(0.909, gt=0, lt=1)  # healthy : abnormal about 1 : 10
     signal: PerModality = PerModality(ecg=1.0, pcg=1.0, clinical=1.0)
     pcg_seconds: tuple[float, float] = (8.0, 30.0)
     pcg_4khz_fraction: float = Field(0.2, ge=0, le=1)
@@ -104,8 +104,10 @@ class EcgParams(_Section):
 
 
 class ClinicalParams(_Section):
-    categorical: list[str] | Literal["auto"] = "auto"
-    max_categories: int = Field(10, ge=2)  # `auto`: integer columns with at most this many values
+    # the heart-disease table's categorical columns; `auto`: integer columns with at most
+    # max_categories values
+    categorical: list[str] | Literal["auto"] = ["cp", "restecg", "slp", "caa", "thall"]
+    max_categories: int = Field(10, ge=2)
 
 
 class FeaturizeParams(_Section):

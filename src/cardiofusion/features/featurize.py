@@ -40,7 +40,8 @@ def run_featurize(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Featu
     if unknown:
         raise CardiofusionError(
             f"clinical.categorical names {unknown}, which are not clinical columns of the "
-            f"manifest ({', '.join(clinical_columns)})"
+            f"manifest ({', '.join(clinical_columns)}); list your CSV's categorical columns "
+            "there, or set clinical.categorical: auto"
         )
     ecg, pcg = _signal_features(manifest, params)
     train = manifest[manifest["split"] == "train"]

@@ -98,8 +98,9 @@ def _final_contributions(
     width = 0.38
     for offset, method in ((-width / 2, "ablation"), (width / 2, "shapley")):
         used = method == contributions.method
-        drawn = axis.bar(positions + offset, [getattr(contributions, method)[m] for m in MODALITIES],
-                         width=width, color=[COLORS[m] for m in MODALITIES],
+        values = getattr(contributions, method)
+        drawn = axis.bar(positions + offset, [values[m] for m in MODALITIES], width=width,
+                         color=[COLORS[m] for m in MODALITIES],
                          alpha=1.0 if used else 0.45, hatch=None if used else "//",
                          edgecolor="white" if used else "black", linewidth=0.5,
                          label=f"{method}{' (verdict)' if used else ''}")
