@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx2
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # end to end: runs the real processes
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

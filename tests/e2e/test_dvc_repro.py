@@ -17,9 +17,11 @@ from cardiofusion.features.patient import featurize_patient
 from cardiofusion.model.checkpoint import load_model
 from cardiofusion.paths import DEFAULT_PATHS
 
+pytestmark = pytest.mark.slow  # end to end: runs the real processes
+
 FEATURES = DEFAULT_PATHS.features
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STAGES = ["demo_data", "validate", "featurize", "train", "evaluate", "report"]
 
 

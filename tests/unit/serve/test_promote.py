@@ -15,7 +15,7 @@ from cardiofusion.paths import DEFAULT_PATHS
 from cardiofusion.serve import create_app
 from cardiofusion.serve.promote import run_promote
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 PROMOTED = Path("models/best_multimodal_model.pth")
 RETRAINED_PATH = DEFAULT_PATHS.retrained_model
 EVAL_PATH = DEFAULT_PATHS.eval_metrics

@@ -6,7 +6,7 @@ from cardiofusion.cli import main
 from cardiofusion.config import load_params
 from cardiofusion.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_repository_params_are_valid_and_keep_the_original_recipe():
