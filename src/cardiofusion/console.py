@@ -14,6 +14,7 @@ from cardiofusion.config import MODALITIES, MODALITY_LABELS, TrainParams
 if TYPE_CHECKING:  # only for annotations: printing never imports a stage
     from pathlib import Path
 
+    from cardiofusion.data.table_checks import Problem
     from cardiofusion.evaluation.result import Evaluation, Interval
     from cardiofusion.serve.promote import Promotion
 
@@ -41,7 +42,7 @@ def percent(value: float, digits: int = 1) -> str:
 # validate
 
 
-def print_validation(report: Mapping[str, Any], problems: list[Any], examples: int) -> None:
+def print_validation(report: Mapping[str, Any], problems: list[Problem], examples: int) -> None:
     """Rows kept and dropped, each reason with its first `examples` rows, and the findings
     about the table that are not row problems."""
     print(f"🔎 Validated {report['rows_in']} rows: kept {report['rows_kept']}, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from cardiofusion.config import MODALITIES, CriteriaParams
+from cardiofusion.console import interval
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,6 @@ def share_checks(
 
 
 def _no_signal(modality: str, unimodal: dict[str, object]) -> str:
-    ci: dict = unimodal["auroc_ci"]  # type: ignore[assignment]
     return (f"{modality} carries no label signal on this data (unimodal AUROC "
-            f"{unimodal['auroc']:.3f}, 95% CI {ci['low']:.3f}-{ci['high']:.3f} contains 0.5): "
+            f"{unimodal['auroc']:.3f}, 95% CI {interval(unimodal['auroc_ci'])} contains 0.5): "
             "a low share is correct")

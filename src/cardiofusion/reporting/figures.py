@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from cardiofusion.config import MODALITIES, MODALITY_LABELS
+from cardiofusion.console import interval
 from cardiofusion.evaluation.result import (
     Contributions,
     Evaluation,
@@ -132,7 +133,7 @@ def _roc(axis, evaluation: Evaluation, roc: pd.DataFrame) -> None:
     ci = evaluation.auroc_ci
     axis.plot(roc["fpr"], roc["tpr"], color="#1f77b4", linewidth=2,
               label=f"Model: AUROC {evaluation.auroc:.3f} "
-                    f"(95% CI {ci.low:.3f}-{ci.high:.3f})")
+                    f"(95% CI {interval(ci)})")
     axis.plot([0, 1], [0, 1], color="gray", linestyle="--", label="Chance (AUROC 0.5)")
     for key, name, marker, color in OPERATING_POINTS:
         block = getattr(evaluation, key)
