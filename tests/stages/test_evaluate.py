@@ -14,6 +14,7 @@ from cardiofusion.evaluation.diagnostics import label_signal, partner_order, swa
 from cardiofusion.evaluation.verdict import judge, share_checks
 from cardiofusion.model.checkpoint import load_model, model_id
 from cardiofusion.model.network import MultimodalNet
+from cardiofusion.paths import PipelinePaths
 
 SIGNAL = {"auroc": 0.8, "auroc_ci": {"low": 0.7, "high": 0.9}, "label_signal": True}
 NOISE = {"auroc": 0.52, "auroc_ci": {"low": 0.40, "high": 0.64}, "label_signal": False}
@@ -116,9 +117,7 @@ def evaluated(tiny_trained, tiny_params, tmp_path_factory):
     params = tiny_params.model_copy(update={
         "evaluate": tiny_params.evaluate.model_copy(update={"calibrate": True,
                                                             "bootstrap_samples": 200})})
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(workdir)
-        run_evaluate(params)
+    run_evaluate(params, PipelinePaths(workdir))
     return workdir
 
 

@@ -3,13 +3,13 @@
 import json
 import re
 import shutil
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.evaluation.result import Evaluation
+from cardiofusion.paths import PipelinePaths
 
 
 @pytest.fixture(scope="module")
@@ -20,10 +20,8 @@ def reported(tiny_trained, tiny_params, tmp_path_factory):
 
     workdir = tmp_path_factory.mktemp("reported") / "project"
     shutil.copytree(tiny_trained, workdir)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(workdir)
-        run_evaluate(tiny_params)
-        run_report(tiny_params)
+    run_evaluate(tiny_params, PipelinePaths(workdir))
+    run_report(tiny_params, PipelinePaths(workdir))
     return workdir
 
 
@@ -46,8 +44,7 @@ def test_report_markdown_ties_verdict_checks_and_figures_together(reported):
     assert all((reported / "plots" / link).is_file() for link in links)
 
 
-def test_report_adds_a_column_for_a_saved_evaluation(reported, tiny_params, monkeypatch,
-                                                     tmp_path):
+def test_report_adds_a_column_for_a_saved_evaluation(reported, tiny_params, tmp_path):
     from cardiofusion.reporting.report import run_report
 
     saved = tmp_path / "naive_eval.json"
@@ -56,19 +53,19 @@ def test_report_adds_a_column_for_a_saved_evaluation(reported, tiny_params, monk
     saved.write_text(json.dumps(evaluation))
     params = tiny_params.model_copy(update={"report": tiny_params.report.model_copy(
         update={"compare_with": saved, "compare_label": "naive run"})})
-    monkeypatch.chdir(reported)
-    shutil.copy(Path("plots/report.md"), tmp_path / "report.md")
+    paths = PipelinePaths(reported)
+    shutil.copy(paths.report, tmp_path / "report.md")
     try:
-        run_report(params)
-        text = Path("plots/report.md").read_text()
+        run_report(params, paths)
+        text = paths.report.read_text()
         assert "| | system we replace | naive run | this run |" in text
         assert "| AUROC | not reported | 0.123 |" in text
 
         saved.write_text(json.dumps({"verdict": "pass"}))
         with pytest.raises(CardiofusionError, match="report.compare_with"):
-            run_report(params)
+            run_report(params, paths)
     finally:
-        shutil.copy(tmp_path / "report.md", Path("plots/report.md"))
+        shutil.copy(tmp_path / "report.md", paths.report)
 
 
 def test_report_says_when_a_modality_has_no_signal_and_when_the_splits_disagree(
