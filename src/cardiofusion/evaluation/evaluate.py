@@ -91,7 +91,7 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
                              heads_trained, ep.bootstrap_samples, params.seed)
                 for m in MODALITIES}
     used = by_baseline[params.contributions.baseline]
-    verdict = judge(getattr(used, params.contributions.method).as_dict(),
+    verdict = judge(used[params.contributions.method].as_dict(),
                     tuned.balanced_accuracy, {m: u.model_dump() for m, u in unimodal.items()},
                     params.criteria)
 
@@ -242,7 +242,7 @@ def _write_plot_data(
         paths.calibration: calibration_table(labels, probabilities, bins),
         paths.contributions: pd.DataFrame({
             "modality": [MODALITY_LABELS[m] for m in MODALITIES],
-            **{method: [getattr(contribution_shares, method).as_dict()[m] for m in MODALITIES]
+            **{method: [contribution_shares[method][m] for m in MODALITIES]
                for method in ("ablation", "shapley")},
         }),
         paths.predictions: pd.DataFrame({

@@ -55,8 +55,9 @@ def run_promote(
             + "\n  (`cardiofusion promote --force` promotes anyway)"
         )
     payload = load_payload(source)
-    new_metrics = _test_metrics(report or EvaluationSummary())
-    payload["temperature"] = (report or EvaluationSummary()).temperature
+    evidence = report or EvaluationSummary()  # forced past a missing evaluation: no figures
+    new_metrics = _test_metrics(evidence)
+    payload["temperature"] = evidence.temperature
     payload["info"] = {**payload["info"], "test_metrics": new_metrics,
                        "promoted_at": _utc_now().isoformat(timespec="seconds"),
                        "promoted_with_force": bool(problems)}
