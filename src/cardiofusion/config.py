@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cardiofusion.errors import ConfigError
 
@@ -68,11 +75,37 @@ class DataParams(_Section):
     clinical_columns: list[str] | Literal["auto"] = "auto"
     ignore_columns: list[str] = []
     path_rewrite: dict[str, str] = {}
+    # other spellings of the label: `{normal: 0, abnormal: 1}`; or the one value meaning abnormal
+    label_map: dict[str, Literal[0, 1]] = {}
+    positive_label: str | None = None
     split: SplitFractions = SplitFractions()
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: Any) -> Any:
+        """YAML reads `{-1: 0, 1: 1}` with integer keys; labels are matched as CSV text."""
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    @field_validator("positive_label", mode="before")
+    @classmethod
+    def _label_as_text(cls, value: Any) -> Any:
+        return None if value is None else str(value)
+
+    @model_validator(mode="after")
+    def _map_agrees_with_positive_label(self) -> DataParams:
+        positive = self.positive_label
+        if positive is not None and self.label_map and self.label_map.get(positive) != 1:
+            raise ValueError(
+                f"data.positive_label={positive!r} must map to 1 in data.label_map "
+                f"(it maps to {self.label_map.get(positive)!r})"
+            )
+        return self
 
 
 class ValidateParams(_Section):
     on_error: Literal["drop", "fail"] = "drop"
+    # rows whose ECG or PCG is the same file: one group in the split, keep only the first, or refuse
+    shared_files: Literal["group", "drop", "fail"] = "group"
     max_drop_fraction: float = Field(0.1, ge=0, le=1)
     min_pcg_seconds: float = Field(2.0, ge=0)
     min_image_px: int = Field(64, ge=1)

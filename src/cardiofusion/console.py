@@ -64,11 +64,28 @@ def print_validation(report: Mapping[str, Any], problems: list[Problem], example
         print(f"  ⚠️  only {distinct} distinct clinical vectors among {complete} complete rows; "
               f"{report['rows_sharing_a_clinical_vector']} rows share theirs with another row: "
               "copies of imputed records teach the model nothing new")
+    for column in report["label_leak_columns"]:
+        print(f"  ⚠️  column {column!r} equals the label on every row: a label leak, never an "
+              "input (drop it from the CSV or list it in data.ignore_columns)")
     for column, agreement in report["label_agreement"].items():
         print(f"  ⚠️  {column} disagrees with the target in {agreement['disagree']} of "
               f"{agreement['compared']} rows (excluded from the inputs):")
         for value, counts in agreement["table"].items():
             print(f"       {value}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+
+
+def print_shared_files(summary: Mapping[str, Any]) -> None:
+    """How many rows share a file, and the groups the split keeps together."""
+    if not summary["rows_sharing_a_file"]:
+        return
+    files = "; ".join(
+        f"{column}: {f['distinct']} distinct files, "
+        f"{f['shared_by_several_rows']} used by several rows"
+        for column, f in summary["files"].items()
+    )
+    print(f"  🔗 {summary['rows_sharing_a_file']} rows share a file with another row ({files}); "
+          f"kept together in {summary['groups']} groups, the largest {summary['largest_group']} "
+          "rows: no file is in two splits")
 
 
 def print_class_counts(class_counts: Mapping[str, Mapping[str, int]]) -> None:

@@ -88,7 +88,7 @@ def test_split_keeps_groups_together_and_every_class_in_every_split(tiny_params)
 
 def test_split_refuses_a_class_too_small_for_three_splits(tiny_params):
     labels = pd.Series([0, 0, 1, 1, 1, 1, 1, 1])
-    with pytest.raises(CardiofusionError, match="class 0 has only 2 patients"):
+    with pytest.raises(CardiofusionError, match="class 0 has only 2 independent groups"):
         grouped_stratified_split(labels, labels.index.to_series().astype(str),
                                  tiny_params.data.split, seed=0)
 

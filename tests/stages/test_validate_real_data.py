@@ -93,13 +93,14 @@ def test_real_files_validate_and_each_corrupt_copy_is_named(real_data, tmp_path,
     )
     assert main(["validate", "--params", str(params)]) == 0
     out = capsys.readouterr().out
-    expected = {
-        "B1": "empty.png: file is empty",
-        "B2": "text.jpg: not a readable image",
-        "B3": "truncated.wav: WAV data chunk is",
+    files = tmp_path / "files"
+    expected = {  # the path as written, the file it resolved to, and why
+        "B1": f"'ecg/empty.png' -> {files}/ecg/empty.png: file is empty",
+        "B2": f"'ecg/text.jpg' -> {files}/ecg/text.jpg: not a readable image",
+        "B3": f"'pcg/truncated.wav' -> {files}/pcg/truncated.wav: WAV data chunk is",
         "B4": "short.wav: 0.50 s, below 2.0 s",
-        "B5": "outside data.root",
-        "B6": "absent.wav: file not found",
+        "B5": f"'../outside.jpg' -> {tmp_path}/outside.jpg: leaves data.root ({files}) as written",
+        "B6": f"'pcg/absent.wav' -> {files}/pcg/absent.wav: file not found",
         "B7": "thumb.png: 40x30 px, below 64 px",
     }
     for pid, message in expected.items():
@@ -137,8 +138,8 @@ def test_each_row_reason_is_reported(tiny_demo, tmp_path, monkeypatch, edit, rea
     assert report["rows_kept"] == 39
 
 
-def test_duplicate_paths_and_constant_columns_are_reported(tiny_demo, tmp_path, monkeypatch,
-                                                           capsys):
+def test_shared_paths_are_grouped_and_constant_columns_reported(tiny_demo, tmp_path,
+                                                                monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     table = pd.read_csv(tiny_demo, dtype=str, keep_default_na=False)
     table.loc[5, "pcg_path"] = table.loc[4, "pcg_path"].replace("/", "\\")
@@ -148,5 +149,8 @@ def test_duplicate_paths_and_constant_columns_are_reported(tiny_demo, tmp_path, 
                            data={"csv": "meta.csv", "root": str(tiny_demo.parent)})
     assert main(["validate", "--params", str(params)]) == 0
     out = capsys.readouterr().out
-    assert "duplicate_path: 1 in 1 rows" in out and "repeats line 6" in out
+    assert "2 rows share a file with another row" in out
+    manifest = pd.read_csv("data/validated/manifest.csv")
+    assert manifest.loc[4, "group"] == manifest.loc[5, "group"]
+    assert manifest.loc[4, "split"] == manifest.loc[5, "split"]
     assert "clinical column 'fbs' is constant" in out

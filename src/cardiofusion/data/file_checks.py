@@ -12,13 +12,6 @@ from PIL import Image, UnidentifiedImageError
 Issue = tuple[str, str] | None
 
 
-def check_path(path: Path, root: Path) -> Issue:
-    """Resolved paths must stay inside data.root (no `..` or foreign absolute escapes)."""
-    if not path.resolve().is_relative_to(root.resolve()):
-        return "path_outside_root", f"{path}: outside data.root ({root}); fix data.path_rewrite"
-    return None
-
-
 def check_image(path: Path, min_px: int, full_decode: bool) -> Issue:
     """Exists, non-empty, identifiable by Pillow, not tiny; fully decoded when sampled."""
     issue = _check_file(path)

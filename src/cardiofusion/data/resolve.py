@@ -1,7 +1,10 @@
-"""Resolve the file paths a metadata CSV names, wherever the CSV was written."""
+"""Resolve the file paths a metadata CSV names, wherever the CSV was written, and keep them
+inside data.root as written (a symlink inside data.root may lead anywhere: that is how a dataset
+on another disk is put under a project)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -9,7 +12,8 @@ def resolve_path(raw: str, root: Path, rewrites: dict[str, str]) -> Path:
     """Normalize separators, apply prefix rewrites in order, and anchor relative paths at root.
 
     A CSV written on Windows (`C:/Users/me/Desktop/Finalaudio\\P001.wav`) becomes usable here
-    with a rewrite such as `{"C:/Users/me/Desktop": "data/raw"}`.
+    with a rewrite such as `{"C:/Users/me/Desktop": "data/raw"}`. `.`, `..` and repeated
+    separators are folded as written, without following symlinks.
     """
     text = str(raw).strip().replace("\\", "/")
     for old, new in rewrites.items():
@@ -17,4 +21,22 @@ def resolve_path(raw: str, root: Path, rewrites: dict[str, str]) -> Path:
         if text.startswith(prefix):
             text = new.rstrip("/") + "/" + text[len(prefix) :].lstrip("/")
     path = Path(text)
-    return path if path.is_absolute() else root / path
+    return Path(os.path.normpath(path if path.is_absolute() else root / path))
+
+
+def describe_path(raw: str, path: Path) -> str:
+    """The path as written and the file it resolves to (through any symlinks), for messages."""
+    real = os.path.realpath(path)
+    return f"{raw.strip()!r} -> {real}"
+
+
+def check_path(path: Path, root: Path) -> tuple[str, str] | None:
+    """A path must stay inside data.root as written; where a symlink inside it leads is free."""
+    written, inside = Path(os.path.abspath(path)), Path(os.path.abspath(root))
+    if written.is_relative_to(inside) or written.is_relative_to(inside.resolve()):
+        return None
+    return (
+        "path_outside_root",
+        f"leaves data.root ({inside}) as written; put the file under data.root (a symlink "
+        "inside it is fine) or map the prefix with data.path_rewrite",
+    )

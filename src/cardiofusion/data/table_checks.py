@@ -44,30 +44,10 @@ def is_label_like(column: str) -> bool:
     return bool(_LABEL_LIKE.search(column))
 
 
-def check_labels(raw: pd.Series, rows: Rows) -> tuple[pd.Series, list[Problem]]:
-    """0/1 labels only: a missing, non-numeric or fractional label is never rounded."""
-    numeric = pd.to_numeric(raw, errors="coerce")
-    problems = []
-    for i in raw.index:
-        value, text = numeric[i], raw[i].strip()
-        if text == "":
-            reason, detail = "label_missing", "label is missing"
-        elif np.isnan(value):
-            reason, detail = "label_not_numeric", f"label {text!r} is not a number"
-        elif value != round(value):
-            reason, detail = "label_not_integral", f"label {text} is not 0 or 1 (never rounded)"
-        elif value not in (0, 1):
-            reason, detail = "label_out_of_range", f"label {text} is not 0 (healthy) or 1"
-        else:
-            continue
-        problems.append(rows.problem(i, str(raw.name), reason, detail))
-    return numeric, problems
-
-
 def check_clinical(
     table: pd.DataFrame, columns: list[str], ranges: dict[str, tuple[float, float]], rows: Rows
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Numeric values (empty = missing, imputed later) within the optional ranges."""
+    """Finite numbers (empty = missing, imputed later) within the optional ranges."""
     values = table[columns].apply(pd.to_numeric, errors="coerce")
     problems = []
     for column in columns:
@@ -75,6 +55,10 @@ def check_clinical(
         for i in text.index[(text != "") & values[column].isna()]:
             detail = f"value {text[i]!r} is not a number (leave it empty if unknown)"
             problems.append(rows.problem(i, column, "clinical_not_numeric", detail))
+        for i in values.index[np.isinf(values[column])]:
+            detail = f"value {text[i]!r} is not a finite number (leave it empty if unknown)"
+            problems.append(rows.problem(i, column, "clinical_not_finite", detail))
+        values.loc[np.isinf(values[column]), column] = np.nan
         if column in ranges:
             low, high = ranges[column]
             outside = values[column].notna() & ~values[column].between(low, high)
@@ -84,17 +68,41 @@ def check_clinical(
     return values, problems
 
 
-def check_duplicates(table: pd.DataFrame, columns: list[str], rows: Rows) -> list[Problem]:
-    """A repeated patient id or file path: later occurrences are problems, the first is kept."""
-    problems = []
-    for column in columns:
-        normalized = table[column].str.strip().str.replace("\\", "/", regex=False)
-        for i in normalized.index[normalized.duplicated(keep="first")]:
-            first = rows.lines[normalized.index[normalized == normalized[i]][0]]
-            reason = "duplicate_id" if column == columns[0] else "duplicate_path"
-            detail = f"{normalized[i]} repeats line {first}"
-            problems.append(rows.problem(i, column, reason, detail))
-    return problems
+def check_duplicate_ids(ids: pd.Series, column: str, rows: Rows) -> list[Problem]:
+    """A repeated patient id: later occurrences are problems, the first is kept. (Rows sharing
+    a file are not duplicates: see shared_files.)"""
+    first_line = rows.lines.groupby(ids.to_numpy()).transform("first")
+    return [
+        rows.problem(i, column, "duplicate_id", f"{ids[i]} repeats line {first_line[i]}")
+        for i in ids.index[ids.duplicated(keep="first")]
+    ]
+
+
+def check_header(header: list[str]) -> str | None:
+    """Two columns of one name would be renamed silently (`output.1`) and one could become an
+    input; an empty name cannot be referred to."""
+    seen: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        key = name.strip()
+        if key in seen:
+            return (
+                f"columns {seen[key]} and {number} are both named {key!r}: rename or remove one "
+                "(a copy of the label among the inputs would leak it)"
+            )
+        seen[key] = number
+    return None
+
+
+def label_copies(table: pd.DataFrame, labels: pd.Series, candidates: list[str]) -> list[str]:
+    """Columns whose values equal the label on every labelled row: inputs that would leak it."""
+    known = labels.notna()
+    if not known.any():
+        return []
+    return [
+        column
+        for column in candidates
+        if pd.to_numeric(table.loc[known, column], errors="coerce").eq(labels[known]).all()
+    ]
 
 
 def dataset_findings(

@@ -8,6 +8,7 @@ and the split.
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,18 +17,21 @@ import numpy as np
 import pandas as pd
 
 from cardiofusion.config import DataParams, Params, ValidateParams
-from cardiofusion.console import print_class_counts, print_validation
-from cardiofusion.data.file_checks import check_audio, check_image, check_path
-from cardiofusion.data.resolve import resolve_path
+from cardiofusion.console import print_class_counts, print_shared_files, print_validation
+from cardiofusion.data.file_checks import check_audio, check_image
+from cardiofusion.data.labels import check_labels
+from cardiofusion.data.resolve import check_path, describe_path, resolve_path
+from cardiofusion.data.shared_files import file_identities, merge_groups, repeats
 from cardiofusion.data.split import SPLITS, grouped_stratified_split
 from cardiofusion.data.table_checks import (
     Problem,
     Rows,
     check_clinical,
-    check_duplicates,
-    check_labels,
+    check_duplicate_ids,
+    check_header,
     dataset_findings,
     is_label_like,
+    label_copies,
 )
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.files import atomic_path, write_json
@@ -40,35 +44,46 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
     """Check the CSV named in params, write the manifest and metrics, return the manifest."""
     data, rules = params.data, params.validate_
     table = _read_csv(data.csv)
-    clinical = _clinical_columns(table, data)
-    _require_columns(table, data, clinical)
+    _require_columns(table, data, _named_columns(data))
     ids = table[data.id_column].astype(str)
     rows = Rows(pd.Series(np.arange(len(table)) + 2, index=table.index), ids)
+    labels, problems = check_labels(table[data.label_column], rows, data)
+    clinical, leaks = _clinical_columns(table, data, labels)
+    _require_columns(table, data, {f"data.clinical_columns[{c}]": c for c in clinical})
+    if not clinical:
+        raise CardiofusionError(f"{data.csv}: no numeric clinical columns found")
 
-    labels, problems = check_labels(table[data.label_column], rows)
     values, value_problems = check_clinical(table, clinical, dict(rules.ranges), rows)
     problems += value_problems
-    problems += check_duplicates(table, [data.id_column, data.ecg_column, data.pcg_column], rows)
-    ecg_paths = [resolve_path(p, data.root, data.path_rewrite) for p in table[data.ecg_column]]
-    pcg_paths = [resolve_path(p, data.root, data.path_rewrite) for p in table[data.pcg_column]]
-    problems += _check_files(ecg_paths, pcg_paths, rows, data, rules, params.seed)
-
+    problems += check_duplicate_ids(ids, data.id_column, rows)
+    files = {
+        column: [resolve_path(p, data.root, data.path_rewrite) for p in table[column]]
+        for column in (data.ecg_column, data.pcg_column)
+    }
+    problems += _check_files(table, files, rows, data, rules, params.seed)
+    checked = ~rows.lines.isin({p.line for p in problems})
+    identities = {c: file_identities([files[c][i] for i in np.flatnonzero(checked)]) for c in files}
+    problems += _shared_file_problems(table, identities, checked, rows, rules)
     keep = ~rows.lines.isin({p.line for p in problems})
+
     label_columns = [c for c in table.columns if is_label_like(c) and c != data.label_column]
     findings = dataset_findings(table, values, labels, label_columns)
-    report = _report(table, int(keep.sum()), problems, findings)
+    report = _report(table, int(keep.sum()), problems, {"label_leak_columns": leaks, **findings})
+    base = table[data.group_column].astype(str) if data.group_column else ids
+    groups = merge_groups(base[keep], _still_kept(identities, checked, keep))
+    report["shared_files"] = groups.summary
     print_validation(report, problems, EXAMPLES_PER_REASON)
+    print_shared_files(groups.summary)
     _apply_policy(report, rules)
 
-    groups = table[data.group_column].astype(str) if data.group_column else ids
     manifest = (
         pd.DataFrame(
             {
                 "line": rows.lines,
                 "patient_id": ids,
-                "group": groups,
-                "ecg_path": [str(p) for p in ecg_paths],
-                "pcg_path": [str(p) for p in pcg_paths],
+                "group": groups.names.reindex(table.index),
+                "ecg_path": [str(p) for p in files[data.ecg_column]],
+                "pcg_path": [str(p) for p in files[data.pcg_column]],
                 "label": labels,
             }
         )
@@ -93,25 +108,44 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), [])
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except FileNotFoundError:
         raise CardiofusionError(
             f"{path}: metadata CSV not found; set data.csv in params.yaml"
         ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise CardiofusionError(f"{path}: not a readable CSV ({exc})") from None
+    duplicate = check_header(header)
+    if duplicate:
+        raise CardiofusionError(f"{path}: {duplicate}")
+    return table
 
 
-def _clinical_columns(table: pd.DataFrame, data: DataParams) -> list[str]:
-    if data.clinical_columns != "auto":
-        return list(data.clinical_columns)
+def _clinical_columns(
+    table: pd.DataFrame, data: DataParams, labels: pd.Series
+) -> tuple[list[str], list[str]]:
+    """The clinical inputs, and the columns left out because they copy the label."""
     reserved = {data.id_column, data.ecg_column, data.pcg_column, data.label_column}
     reserved |= {data.group_column, *data.ignore_columns} - {None}
+    if data.clinical_columns != "auto":
+        chosen = [c for c in data.clinical_columns if c in table]
+        leaks = label_copies(table, labels, chosen)
+        if leaks:
+            raise CardiofusionError(
+                f"{data.csv}: clinical column(s) {', '.join(map(repr, leaks))} equal the label "
+                f"column {data.label_column!r} on every row: a label leak. Remove them from "
+                "data.clinical_columns."
+            )
+        return list(data.clinical_columns), []
     candidates = [c for c in table.columns if c not in reserved and not is_label_like(c)]
-    return [c for c in candidates if pd.to_numeric(table[c], errors="coerce").notna().any()]
+    numeric = [c for c in candidates if pd.to_numeric(table[c], errors="coerce").notna().any()]
+    leaks = label_copies(table, labels, numeric)
+    return [c for c in numeric if c not in leaks], leaks
 
 
-def _require_columns(table: pd.DataFrame, data: DataParams, clinical: list[str]) -> None:
+def _named_columns(data: DataParams) -> dict[str, str]:
     named = {
         "data.id_column": data.id_column,
         "data.ecg_column": data.ecg_column,
@@ -120,51 +154,91 @@ def _require_columns(table: pd.DataFrame, data: DataParams, clinical: list[str])
     }
     if data.group_column:
         named["data.group_column"] = data.group_column
-    named |= {f"data.clinical_columns[{c}]": c for c in clinical}
+    return named
+
+
+def _require_columns(table: pd.DataFrame, data: DataParams, named: dict[str, str]) -> None:
     missing = [f"{key} = {col!r}" for key, col in named.items() if col not in table.columns]
     if missing:
         raise CardiofusionError(
             f"{data.csv}: columns not found: {'; '.join(missing)}. "
             f"The CSV has: {', '.join(table.columns)}. Fix the column names in params.yaml."
         )
-    if not clinical:
-        raise CardiofusionError(f"{data.csv}: no numeric clinical columns found")
 
 
 def _check_files(
-    ecg_paths: list[Path],
-    pcg_paths: list[Path],
+    table: pd.DataFrame,
+    files: dict[str, list[Path]],
     rows: Rows,
     data: DataParams,
     rules: ValidateParams,
     seed: int,
 ) -> list[Problem]:
-    """Header checks of every file in parallel; a full decode of a seeded sample of them."""
+    """Header checks of every file in parallel; a full decode of a seeded sample of them.
+
+    Each message shows the path as written, the file it resolved to, and why."""
     sampled = set(
-        np.random.default_rng(seed).permutation(len(ecg_paths))[: rules.decode_sample].tolist()
+        np.random.default_rng(seed).permutation(len(table))[: rules.decode_sample].tolist()
     )
+    checks = {
+        data.ecg_column: lambda path, full: check_image(path, rules.min_image_px, full),
+        data.pcg_column: lambda path, full: check_audio(path, rules.min_pcg_seconds, full),
+    }
 
     def one(i: int) -> list[Problem]:
         found = []
-        for column, path, check in (
-            (
-                data.ecg_column,
-                ecg_paths[i],
-                lambda p: check_image(p, rules.min_image_px, i in sampled),
-            ),
-            (
-                data.pcg_column,
-                pcg_paths[i],
-                lambda p: check_audio(p, rules.min_pcg_seconds, i in sampled),
-            ),
-        ):
-            issue = check_path(path, data.root) or check(path)
+        for column, check in checks.items():
+            path = files[column][i]
+            issue = check_path(path, data.root) or check(path, i in sampled)
             if issue:
-                found.append(rows.problem(rows.lines.index[i], column, *issue))
+                reason, detail = issue
+                where = describe_path(table[column].iat[i], path)
+                detail = f"{where}: {detail.removeprefix(f'{path}: ')}"
+                found.append(rows.problem(rows.lines.index[i], column, reason, detail))
         return found
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return [p for found in pool.map(one, range(len(ecg_paths))) for p in found]
+        return [p for found in pool.map(one, range(len(table))) for p in found]
+
+
+def _still_kept(
+    identities: dict[str, list[str]], checked: pd.Series, keep: pd.Series
+) -> dict[str, list[str]]:
+    """Identities (computed for the rows that passed the checks) of the rows still kept."""
+    still = keep[checked].to_numpy()
+    return {c: list(np.asarray(ids, dtype=object)[still]) for c, ids in identities.items()}
+
+
+def _shared_file_problems(
+    table: pd.DataFrame,
+    identities: dict[str, list[str]],
+    keep: pd.Series,
+    rows: Rows,
+    rules: ValidateParams,
+) -> list[Problem]:
+    """Under `validate.shared_files: drop` a row whose file an earlier row has is a problem;
+    under `fail` any sharing refuses the run; under `group` sharing is not a problem."""
+    if rules.shared_files == "group":
+        return []
+    index = keep.index[keep.to_numpy()]
+    found = [
+        rows.problem(
+            index[row],
+            column,
+            "shared_file",
+            f"{table.at[index[row], column]!r} is the same file as "
+            f"{table.at[index[first], column]!r} on line {rows.lines[index[first]]}",
+        )
+        for row, column, first in repeats(identities)
+    ]
+    if found and rules.shared_files == "fail":
+        shown = "\n  ".join(map(str, found[:EXAMPLES_PER_REASON]))
+        raise CardiofusionError(
+            f"{len(found)} rows use a file an earlier row uses (validate.shared_files: fail):\n"
+            f"  {shown}\nSet validate.shared_files: group to keep them together in one split, "
+            "or drop to keep only the first row of each file."
+        )
+    return found
 
 
 def _report(
