@@ -58,8 +58,9 @@ def build(source: Path, out: Path, patients: int | None, scans: int | None, seed
     table = clinical_patients(source / "multimodal_metadata_clean.csv")
     if patients:  # a stratified subset, for quick runs
         share = patients / len(table)
-        table = table.groupby("output", group_keys=False).apply(
-            lambda g: g.sample(max(3, round(len(g) * share)), random_state=seed)
+        table = pd.concat(
+            group.sample(max(3, round(len(group) * share)), random_state=seed)
+            for _, group in table.groupby("output")
         )
     table = table.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     recordings = file_labels(source / "pcg/labels.csv", "recording", ".wav")

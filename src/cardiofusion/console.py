@@ -136,7 +136,7 @@ def print_evaluation(e: Evaluation) -> None:
               f"Balanced Acc {block.balanced_accuracy:.1%} "
               f"(95% CI {interval(block.balanced_accuracy_ci, percent=True)}) | "
               f"Sens {block.sensitivity:.1%} | Spec {block.specificity:.1%} | "
-              f"F1 {block.f1:.3f}")
+              f"PPV {block.precision:.1%} | NPV {block.npv:.1%} | F1 {block.f1:.3f}")
     print(f"   AUROC {e.auroc:.3f} (95% CI {interval(e.auroc_ci)}) | AUPRC {e.auprc:.3f} | "
           f"Brier {e.brier:.3f} | ECE {e.ece:.3f}")
     c = e.contributions
@@ -160,9 +160,11 @@ def print_evaluation(e: Evaluation) -> None:
     print(f"   Predictions vary: probability std {vary.probability_std:.3f}; moved by more "
           f"than {vary.swap_delta:g} when the modality is swapped with another patient's: "
           + ", ".join(f"{MODALITY_LABELS[m]} {v:.0%}" for m, v in vary.moved_fraction.items()))
-    for name, ok in e.checks.items():
+    marks = {"pass": "✅", "fail": "❌", "uncertain": "❔"}
+    for name, outcome in e.checks.items():
         note = f" (exempt: {e.exempt[name]})" if name in e.exempt else ""
-        print(f"   {'✅' if ok else '❌'} {name}{note}")
+        read = f" [{e.evidence[name]}]" if outcome != "pass" and name in e.evidence else ""
+        print(f"   {marks[outcome]} {name}{read}{note}")
     print(f"   Verdict: {e.verdict.upper()}")
 
 

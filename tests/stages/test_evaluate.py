@@ -33,34 +33,52 @@ def test_a_modality_fed_pure_noise_is_reported_as_carrying_no_signal():
 def test_verdict_passes_balanced_shares_and_names_each_check():
     verdict = judge({"ecg": 30.0, "pcg": 33.0, "clinical": 37.0}, 0.8,
                     {m: SIGNAL for m in ("ecg", "pcg", "clinical")}, CriteriaParams())
-    assert verdict.passed and verdict.exempt == {} and verdict.share_scale == 1
+    assert verdict.outcome == "pass" and verdict.exempt == {} and verdict.share_scale == 1
     assert set(verdict.checks) == {"ecg_share_in_20_40", "pcg_share_in_20_40",
                                    "clinical_share_in_20_40", "no_share_above_60",
                                    "no_share_below_10", "balanced_accuracy_at_least_0.7"}
-    assert not judge({"ecg": 30.0, "pcg": 33.0, "clinical": 37.0}, 0.69,
-                     {m: SIGNAL for m in ("ecg", "pcg", "clinical")}, CriteriaParams()).passed
+    assert judge({"ecg": 30.0, "pcg": 33.0, "clinical": 37.0}, 0.69,
+                 {m: SIGNAL for m in ("ecg", "pcg", "clinical")}, CriteriaParams()
+                 ).outcome == "fail"
+
+
+def test_an_interval_that_straddles_a_threshold_is_uncertain_and_named():
+    signal = {m: SIGNAL for m in ("ecg", "pcg", "clinical")}
+    shares = {"ecg": (17.0, 26.0), "pcg": (30.0, 36.0), "clinical": (35.0, 39.0)}
+    verdict = judge(shares, (0.74, 0.86), signal, CriteriaParams())
+    assert verdict.outcome == "uncertain"
+    assert verdict.checks["ecg_share_in_20_40"] == "uncertain"
+    assert verdict.evidence["ecg_share_in_20_40"] == "ecg share 17.0-26.0%"
+    assert verdict.checks["pcg_share_in_20_40"] == "pass"
+    # balanced accuracy whose interval reaches below 0.7
+    assert judge({"ecg": 30.0, "pcg": 33.0, "clinical": 37.0}, (0.66, 0.8), signal,
+                 CriteriaParams()).checks["balanced_accuracy_at_least_0.7"] == "uncertain"
+    # a certain failure outweighs an uncertain check
+    shares["pcg"] = (41.0, 45.0)
+    assert judge(shares, (0.74, 0.86), signal, CriteriaParams()).outcome == "fail"
 
 
 def test_a_low_share_of_a_modality_without_signal_is_exempt_not_failed():
     shares = {"ecg": 4.0, "pcg": 46.0, "clinical": 50.0}
     unimodal = {"ecg": NOISE, "pcg": SIGNAL, "clinical": SIGNAL}
     verdict = judge(shares, 0.8, unimodal, CriteriaParams())
-    assert verdict.passed
+    assert verdict.outcome == "pass"
     assert verdict.share_scale == 1.5 and verdict.share_range == [30.0, 60.0]
     assert set(verdict.exempt) == {"ecg_share_in_30_60", "no_share_below_15"}
     assert "no label signal" in verdict.exempt["ecg_share_in_30_60"]
     # the same shares with the signal untested (heads not trained) fail
     unknown = {m: {**SIGNAL, "label_signal": None} for m in shares}
-    assert not judge(shares, 0.8, unknown, CriteriaParams()).passed
+    assert judge(shares, 0.8, unknown, CriteriaParams()).outcome == "fail"
     # a modality without signal may still not dominate
     greedy = judge({"ecg": 70.0, "pcg": 15.0, "clinical": 15.0}, 0.8, unimodal, CriteriaParams())
-    assert not greedy.checks["ecg_share_in_30_60"] and "ecg_share_in_30_60" not in greedy.exempt
+    assert greedy.checks["ecg_share_in_30_60"] == "fail"
+    assert "ecg_share_in_30_60" not in greedy.exempt
 
 
 def test_the_replaced_system_fails_the_contribution_checks():
     verdict = share_checks({"ecg": 0.0, "pcg": 0.2, "clinical": 99.8}, None, CriteriaParams())
-    assert not verdict.passed
-    assert [name for name, ok in verdict.checks.items() if ok] == []
+    assert verdict.outcome == "fail"
+    assert [name for name, outcome in verdict.checks.items() if outcome == "pass"] == []
 
 
 class _SumFusion(MultimodalNet):
@@ -125,8 +143,10 @@ def test_eval_json_keeps_the_contract(evaluated):
     report = json.loads((evaluated / "metrics/eval.json").read_text())
     model_path = evaluated / "models/best_multimodal_model_retrained.pth"
     assert report["model_id"] == model_id(model_path)
-    assert report["verdict"] in ("pass", "fail")
-    assert report["verdict"] == ("pass" if all(report["checks"].values()) else "fail")
+    outcomes = set(report["checks"].values())
+    assert report["verdict"] == ("fail" if "fail" in outcomes else
+                                 "uncertain" if "uncertain" in outcomes else "pass")
+    assert set(report["contributions"]["intervals"]) == {"ecg", "pcg", "clinical"}
     for key in ("auroc", "auprc", "balanced_accuracy", "temperature", "threshold"):
         assert isinstance(report[key], float)
     contributions = report["contributions"]

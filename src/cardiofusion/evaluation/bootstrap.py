@@ -1,9 +1,11 @@
 """Bootstrap 95% intervals over test patients, all resamples at once.
 
 Resampling is stratified by label: with a few healthy test patients a plain resample can draw
-none of them, and AUROC or balanced accuracy would be undefined for that resample. Statistics
-take (resamples, patients) arrays and return one value per resample, so 1000 resamples are a
-handful of vectorized operations.
+none of them, and AUROC or balanced accuracy would be undefined for that resample. When rows
+share a group (a patient, or a scan reused across rows) the resample draws whole groups (a
+cluster bootstrap): copies of one scan are one piece of evidence, not many. Statistics take
+(resamples, patients) arrays and return one value per resample, so 1000 resamples are a handful
+of vectorized operations.
 """
 
 from __future__ import annotations
@@ -45,17 +47,61 @@ def balanced_accuracy_rows(labels: np.ndarray, predicted: np.ndarray) -> np.ndar
     return (sensitivity + specificity) / 2
 
 
+def share_rows(modality: int) -> Statistic:
+    """Share (%) of one modality in each row, from per-patient effects (rows, patients, k)."""
+
+    def statistic(labels: np.ndarray, effects: np.ndarray) -> np.ndarray:
+        means = effects.mean(axis=1)
+        total = means.sum(axis=1)
+        return 100.0 * means[:, modality] / np.where(total > 0, total, 1.0)
+
+    return statistic
+
+
+def group_resamples(
+    labels: np.ndarray, groups: np.ndarray, samples: int, seed: int
+) -> list[np.ndarray]:
+    """Row indices of each resample: whole groups drawn with replacement, as many of each class
+    (a group's class is its highest label) as the data has. Resamples differ in length."""
+    codes = np.unique(groups, return_inverse=True)[1]
+    members = [np.flatnonzero(codes == g) for g in range(codes.max() + 1)]
+    group_label = np.array([labels[rows].max() for rows in members])
+    rng = np.random.default_rng(seed)
+    drawn = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(group_label == c), size=(samples, np.sum(group_label == c)))
+            for c in np.unique(group_label)
+        ],
+        axis=1,
+    )
+    return [np.concatenate([members[g] for g in row]) for row in drawn]
+
+
+def independent_groups(groups: np.ndarray | None, n: int) -> int:
+    """How many independent pieces of evidence an interval rests on."""
+    return n if groups is None else len(np.unique(groups))
+
+
 def bootstrap_interval(
     statistic: Statistic,
     labels: np.ndarray,
     values: np.ndarray,
     samples: int,
     seed: int,
+    groups: np.ndarray | None = None,
     level: float = 0.95,
 ) -> dict[str, float]:
-    """Percentile interval {low, high} of `statistic` over stratified resamples."""
-    rows = stratified_resamples(labels, samples, seed)
-    estimates = statistic(np.asarray(labels)[rows], np.asarray(values)[rows])
+    """Percentile interval {low, high} of `statistic` over stratified resamples of patients,
+    or of groups when some rows share one."""
+    labels, values = np.asarray(labels), np.asarray(values)
+    if groups is None or independent_groups(groups, len(labels)) == len(labels):
+        rows = stratified_resamples(labels, samples, seed)
+        estimates = statistic(labels[rows], values[rows])
+    else:
+        estimates = np.array([
+            statistic(labels[None, rows], values[None, rows])[0]
+            for rows in group_resamples(labels, np.asarray(groups), samples, seed)
+        ])
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(estimates, [tail, 100 - tail])
     return {"low": float(low), "high": float(high)}

@@ -19,14 +19,15 @@ from cardiofusion.model.network import MultimodalNet
 
 
 def label_signal(
-    labels: np.ndarray, scores: np.ndarray, samples: int, seed: int
+    labels: np.ndarray, scores: np.ndarray, samples: int, seed: int,
+    groups: np.ndarray | None = None,
 ) -> dict[str, object]:
     """AUROC of `scores`, its 95% interval, and whether the interval excludes chance (0.5).
 
     An interval wholly below 0.5 is signal too: the scores rank the classes the wrong way round.
     """
     auroc = ranking_metrics(labels, scores)["auroc"]
-    interval = bootstrap_interval(auroc_rows, labels, scores, samples, seed)
+    interval = bootstrap_interval(auroc_rows, labels, scores, samples, seed, groups)
     chance = interval["low"] <= 0.5 <= interval["high"]
     return {"auroc": auroc, "auroc_ci": interval, "label_signal": not chance}
 

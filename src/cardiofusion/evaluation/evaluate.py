@@ -15,13 +15,20 @@ from sklearn.metrics import precision_recall_curve, roc_curve
 from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
 from cardiofusion.console import print_evaluation
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.evaluation.bootstrap import auroc_rows, balanced_accuracy_rows, bootstrap_interval
+from cardiofusion.evaluation.bootstrap import (
+    auroc_rows,
+    balanced_accuracy_rows,
+    bootstrap_interval,
+    independent_groups,
+    share_rows,
+)
 from cardiofusion.evaluation.calibration import fit_temperature, scaled_threshold
 from cardiofusion.evaluation.diagnostics import label_signal, swap_moved_fraction
 from cardiofusion.evaluation.result import (
     Calibration,
     Contributions,
     Evaluation,
+    Interval,
     LabelSignal,
     MethodShares,
     PredictionsVary,
@@ -64,6 +71,7 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
     features = FeatureSet.load(paths.features)
     test = load_split(features, "test", device)
     labels = test.labels.cpu().numpy().astype(int)
+    groups = np.asarray(test.groups)
     _require_both_classes(labels)
     model = loaded.model
     embeddings, logits, aux_logits = _outputs(model, test)
@@ -79,7 +87,7 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
     def at_threshold(at: float) -> ThresholdMetrics:
         predicted = (probabilities >= at).astype(int)
         interval = bootstrap_interval(balanced_accuracy_rows, labels, predicted,
-                                      ep.bootstrap_samples, params.seed)
+                                      ep.bootstrap_samples, params.seed, groups)
         return ThresholdMetrics(**threshold_metrics(labels, probabilities, at),
                                 balanced_accuracy_ci=interval)
 
@@ -87,25 +95,28 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
     ranking = ranking_metrics(labels, probabilities)
     by_baseline = measure_contributions(loaded, embeddings, test, params.seed)
     heads_trained = params.train.balance != "none"
-    unimodal = {m: _unimodal(labels, aux_logits[m], val_labels, val_aux_logits[m],
+    unimodal = {m: _unimodal((labels, aux_logits[m], groups),
+                             (val_labels, val_aux_logits[m], np.asarray(val.groups)),
                              heads_trained, ep.bootstrap_samples, params.seed)
                 for m in MODALITIES}
     used = by_baseline[params.contributions.baseline]
-    verdict = judge(used[params.contributions.method].as_dict(),
-                    tuned.balanced_accuracy, {m: u.model_dump() for m, u in unimodal.items()},
-                    params.criteria)
+    share_cis = share_intervals(loaded, embeddings, test, params, groups)
+    verdict = judge({m: (ci.low, ci.high) for m, ci in share_cis.items()},
+                    (tuned.balanced_accuracy_ci.low, tuned.balanced_accuracy_ci.high),
+                    {m: u.model_dump() for m, u in unimodal.items()}, params.criteria)
 
     evaluation = Evaluation(
         model_id=model_id(paths.retrained_model),
-        verdict="pass" if verdict.passed else "fail",
+        verdict=verdict.outcome,
         test_patients=len(labels),
         test_healthy=int(np.sum(labels == 0)),
         test_abnormal=int(np.sum(labels == 1)),
+        test_groups=independent_groups(groups, len(labels)),
         temperature=temperature,
         threshold=threshold,
         auroc=ranking["auroc"],
         auroc_ci=bootstrap_interval(auroc_rows, labels, probabilities, ep.bootstrap_samples,
-                                    params.seed),
+                                    params.seed, groups),
         auprc=ranking["auprc"],
         brier=brier_score(labels, probabilities),
         ece=expected_calibration_error(labels, probabilities, ep.calibration_bins),
@@ -120,6 +131,7 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
             ablation=used.ablation,
             shapley=used.shapley,
             by_baseline=by_baseline,
+            intervals=share_cis,
         ),
         unimodal=unimodal,
         unimodal_heads_trained=heads_trained,
@@ -132,6 +144,7 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
                 temperature),
         ),
         checks=verdict.checks,
+        evidence=verdict.evidence,
         exempt=verdict.exempt,
         share_scale=verdict.share_scale,
         share_range=verdict.share_range,
@@ -148,17 +161,37 @@ def measure_contributions(
 ) -> dict[str, MethodShares]:
     """Shares (%) by baseline ("without m" = mean, another patient, blank input) and method."""
     model = loaded.model
-    references = {"mean": loaded.baseline, "permute": loaded.baseline,
-                  "blank": blank_embeddings(model, test.inputs)}
     result = {}
     for kind in BASELINES:
-        baseline = baseline_embeddings(embeddings, kind, references[kind],
-                                       torch.Generator().manual_seed(seed))
+        baseline = _baseline(loaded, embeddings, test, kind, seed)
         result[kind] = MethodShares(
             ablation=Shares(**shares(ablation_effects(model, embeddings, baseline))),
             shapley=Shares(**shares(shapley_effects(model, embeddings, baseline))),
         )
     return result
+
+
+def _baseline(loaded: LoadedModel, embeddings: dict[str, torch.Tensor], test: SplitTensors,
+              kind: str, seed: int) -> dict[str, torch.Tensor]:
+    """The embeddings "without m" stands for: train mean, another patient's, or blank input."""
+    reference = blank_embeddings(loaded.model, test.inputs) if kind == "blank" else loaded.baseline
+    return baseline_embeddings(embeddings, kind, reference, torch.Generator().manual_seed(seed))
+
+
+def share_intervals(loaded: LoadedModel, embeddings: dict[str, torch.Tensor],
+                    test: SplitTensors, params: Params, groups: np.ndarray) -> dict[str, Interval]:
+    """95% interval of each share the verdict judges, resampling patients (or groups)."""
+    method, kind = params.contributions.method, params.contributions.baseline
+    measure = shapley_effects if method == "shapley" else ablation_effects
+    effects = measure(loaded.model, embeddings, _baseline(loaded, embeddings, test, kind,
+                                                          params.seed))
+    matrix = np.stack([effects[m].cpu().numpy() for m in MODALITIES], axis=1)
+    labels = test.labels.cpu().numpy().astype(int)
+    return {
+        m: Interval(**bootstrap_interval(share_rows(i), labels, matrix,
+                                         params.evaluate.bootstrap_samples, params.seed, groups))
+        for i, m in enumerate(MODALITIES)
+    }
 
 
 @torch.no_grad()
@@ -193,7 +226,8 @@ def _calibrate(
 
 
 def _unimodal(
-    labels: np.ndarray, scores: np.ndarray, val_labels: np.ndarray, val_scores: np.ndarray,
+    test: tuple[np.ndarray, np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray, np.ndarray],
     heads_trained: bool, samples: int, seed: int,
 ) -> LabelSignal:
     """Label signal of one auxiliary head on test (the verdict's), with the validation split's
@@ -203,9 +237,10 @@ def _unimodal(
     level; a verdict that hinges on a test-only "signal" the validation split does not repeat
     deserves a second look, so both are reported.
     """
-    result = label_signal(labels, scores, samples, seed)
-    if len(np.unique(val_labels)) == 2:
-        result["validation"] = label_signal(val_labels, val_scores, samples, seed)
+    labels, scores, groups = test
+    result = label_signal(labels, scores, samples, seed, groups)
+    if len(np.unique(val[0])) == 2:
+        result["validation"] = label_signal(*val[:2], samples, seed, val[2])
     if not heads_trained:
         result["label_signal"] = None
         result.get("validation", {})["label_signal"] = None

@@ -57,6 +57,7 @@ class Contributions(_Record):
     ablation: Shares
     shapley: Shares
     by_baseline: dict[str, MethodShares]
+    intervals: dict[str, Interval]  # 95% interval of each share the verdict judges
 
     @property
     def used(self) -> Shares:
@@ -70,7 +71,8 @@ class ThresholdMetrics(_Record):
     balanced_accuracy: float
     sensitivity: float
     specificity: float
-    precision: float
+    precision: float  # PPV
+    npv: float
     f1: float
     confusion_matrix: list[list[int]]  # [[TN, FP], [FN, TP]]
     balanced_accuracy_ci: Interval
@@ -101,12 +103,16 @@ class PredictionsVary(_Record):
     moved_fraction: dict[str, float]  # per modality
 
 
+Outcome = Literal["pass", "fail", "uncertain"]
+
+
 class Evaluation(_Record):
     model_id: str
-    verdict: Literal["pass", "fail"]
+    verdict: Outcome
     test_patients: int
     test_healthy: int
     test_abnormal: int
+    test_groups: int  # independent groups (patients, rows sharing a file) behind each interval
     temperature: float
     threshold: float
     auroc: float
@@ -123,7 +129,8 @@ class Evaluation(_Record):
     unimodal: dict[str, LabelSignal]
     unimodal_heads_trained: bool
     predictions_vary: PredictionsVary
-    checks: dict[str, bool]
+    checks: dict[str, Outcome]
+    evidence: dict[str, str]  # check name -> the interval it read
     exempt: dict[str, str]  # check name -> why it passes although the share is low
     share_scale: float
     share_range: list[float]
@@ -153,7 +160,7 @@ class EvaluationSummary(BaseModel):
 
     model_id: str | None = None
     verdict: str | None = None
-    checks: dict[str, bool] = {}
+    checks: dict[str, str] = {}
     temperature: float = Field(1.0, gt=0)
     threshold: float | None = None
     auroc: float | None = None

@@ -20,7 +20,8 @@ DECODERS = ("numpy", "librosa", "soundfile", "Pillow")  # their versions can cha
 
 @dataclass(frozen=True)
 class FeatureSet:
-    """Row i of every array is row i of `index` (patient_id, label, split, pcg_padded)."""
+    """Row i of every array is row i of `index` (patient_id, group, label, split, pcg_padded);
+    `group` is the patient's independent group (rows sharing a patient or a file)."""
 
     ecg: np.ndarray  # uint8 (N, H, W)
     pcg: np.ndarray  # float16 (N, n_mels, frames)
@@ -50,7 +51,7 @@ class FeatureSet:
             name: np.load(directory / f"{name}.npy", mmap_mode="r")
             for name in ("ecg", "pcg", "clinical")
         }
-        index = pd.read_csv(directory / "index.csv", dtype={"patient_id": str})
+        index = pd.read_csv(directory / "index.csv", dtype={"patient_id": str, "group": str})
         spec = FeatureSpec.from_dict(json.loads((directory / "spec.json").read_text()))
         return cls(index=index, spec=spec, **arrays)
 

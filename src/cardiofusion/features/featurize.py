@@ -50,7 +50,9 @@ def run_featurize(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Featu
         ecg=ecg["image"],
         pcg=pcg["spectrogram"],
         clinical=encoder.transform(manifest),
-        index=manifest[["patient_id", "label", "split"]].assign(pcg_padded=pcg["padded"]),
+        index=manifest[["patient_id", "group", "label", "split"]].assign(
+            pcg_padded=pcg["padded"]
+        ),
         spec=FeatureSpec(pcg=params.pcg, ecg=params.ecg, clinical=encoder),
     )
     features.save(paths.features)

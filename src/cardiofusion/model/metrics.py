@@ -44,8 +44,10 @@ def threshold_metrics(
 ) -> dict[str, object]:
     """Decision metrics at one threshold (abnormal = probability >= threshold).
 
-    Sensitivity is the recall of abnormal patients, specificity the recall of healthy ones; a
-    ratio with an empty denominator is 0, as scikit-learn's `zero_division=0` gives.
+    Sensitivity is the recall of abnormal patients, specificity the recall of healthy ones; PPV
+    (precision) and NPV say how often an abnormal or a healthy call is right, which is what a
+    reader of one prediction needs. A ratio with an empty denominator is 0, as scikit-learn's
+    `zero_division=0` gives.
     """
     labels = np.asarray(labels).astype(int)
     predicted = (np.asarray(probabilities) >= threshold).astype(int)
@@ -56,13 +58,14 @@ def threshold_metrics(
     sensitivity = _ratio(tp, tp + fn)
     specificity = _ratio(tn, tn + fp)
     precision = _ratio(tp, tp + fp)
-    return {
+    return {  # precision is the positive predictive value (PPV)
         "threshold": float(threshold),
         "accuracy": _ratio(tp + tn, len(labels)),
         "balanced_accuracy": (sensitivity + specificity) / 2,
         "sensitivity": sensitivity,
         "specificity": specificity,
         "precision": precision,
+        "npv": _ratio(tn, tn + fn),  # of the patients called healthy, the share who are
         "f1": _ratio(2 * tp, 2 * tp + fp + fn),
         "confusion_matrix": [[tn, fp], [fn, tp]],  # rows: actual healthy, abnormal
     }

@@ -16,11 +16,13 @@ EVAL_CHUNK = 128  # patients per forward pass when no gradients are needed
 
 @dataclass(frozen=True)
 class SplitTensors:
-    """One split held in memory: inputs keyed by modality, labels as float (0/1)."""
+    """One split held in memory: inputs keyed by modality, labels as float (0/1), and each
+    patient's independent group (intervals resample groups, not rows)."""
 
     inputs: dict[str, torch.Tensor]
     labels: torch.Tensor
     patient_ids: list[str]
+    groups: list[str]
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -39,7 +41,9 @@ def load_split(features: FeatureSet, split: str, device: torch.device) -> SplitT
     }
     labels = torch.from_numpy(features.index["label"].to_numpy()[rows].astype(np.float32))
     ids = features.index["patient_id"].astype(str).to_numpy()[rows].tolist()
-    return SplitTensors({m: t.to(device) for m, t in inputs.items()}, labels.to(device), ids)
+    groups = features.index.get("group", features.index["patient_id"]).astype(str)
+    return SplitTensors({m: t.to(device) for m, t in inputs.items()}, labels.to(device), ids,
+                        groups.to_numpy()[rows].tolist())
 
 
 @torch.no_grad()

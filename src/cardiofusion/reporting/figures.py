@@ -207,7 +207,7 @@ def _confusion(axis, block: ThresholdMetrics) -> None:
              xlabel="Predicted", ylabel="Actual",
              title=f"Confusion matrix at threshold {block.threshold:.3f} (tuned on validation)"
                    f"\nsensitivity {block.sensitivity:.1%}, specificity "
-                   f"{block.specificity:.1%}")
+                   f"{block.specificity:.1%}, PPV {block.precision:.1%}, NPV {block.npv:.1%}")
 
 
 def modality_figure(evaluation: Evaluation) -> Figure:

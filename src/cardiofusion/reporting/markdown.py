@@ -79,15 +79,18 @@ def _setup(e: Evaluation, training: dict, validation: dict, params: Params) -> s
 
 def _verdict(e: Evaluation) -> str:
     lines = ["## Verdict, check by check", "",
-             "| check | result | note |", "|---|---|---|"]
-    for name, ok in e.checks.items():
-        note = e.exempt.get(name, "")
-        lines.append(f"| `{name}` | {'pass' if ok else '**FAIL**'} | {note} |")
+             "| check | result | 95% interval read | note |", "|---|---|---|---|"]
+    for name, outcome in e.checks.items():
+        shown = outcome if outcome == "pass" else f"**{outcome.upper()}**"
+        lines.append(f"| `{name}` | {shown} | {e.evidence.get(name, '')} | "
+                     f"{e.exempt.get(name, '')} |")
     lines.append("")
     lines.append(f"Overall: **{e.verdict.upper()}**. Shares are judged with the "
                  f"`{e.contributions.method}` method and the "
                  f"`{e.contributions.baseline}` baseline; balanced accuracy at the tuned "
-                 "threshold.")
+                 "threshold. A check passes or fails only when the 95% interval of its figure "
+                 f"clears the threshold (intervals rest on {e.test_groups} independent test "
+                 "groups); otherwise it is UNCERTAIN: more test data would decide it.")
     if e.share_scale != 1:
         lines.append(f"Because not every modality carries label signal, the share thresholds "
                      f"were rescaled by {e.share_scale:g} to an equal split among those "
@@ -165,7 +168,9 @@ def _trust(e: Evaluation) -> str:
     tuned, fixed = e.tuned_threshold, e.fixed_threshold
     rows = [("accuracy", "accuracy"), ("balanced accuracy", "balanced_accuracy"),
             ("sensitivity (abnormal found)", "sensitivity"),
-            ("specificity (healthy cleared)", "specificity"), ("precision", "precision")]
+            ("specificity (healthy cleared)", "specificity"),
+            ("PPV (abnormal calls that are right)", "precision"),
+            ("NPV (healthy calls that are right)", "npv")]
     lines = ["## Can I trust the predictions?", "",
              f"| metric | threshold {tuned.threshold:.3f} (tuned) | "
              f"threshold {fixed.threshold:.3f} (fixed) |", "|---|---|---|"]
@@ -187,10 +192,7 @@ def _trust(e: Evaluation) -> str:
         f"{e.auprc:.3f} (chance level = the abnormal share, {prevalence:.3f}), Brier score "
         f"{e.brier:.3f}, expected calibration error {e.ece:.3f}.",
         "",
-        f"- Intervals are percentile bootstrap intervals ({e.test_healthy} healthy and "
-        f"{e.test_abnormal} abnormal patients resampled separately). With "
-        f"{e.test_healthy} healthy test patients, differences of a few points between runs "
-        "are within noise.",
+        _interval_basis(e),
         f"- The mean predicted probability of abnormal is "
         f"{e.predictions_vary.probability_mean:.3f} against an abnormal share of "
         f"{prevalence:.3f}: "
@@ -209,6 +211,19 @@ def _trust(e: Evaluation) -> str:
             f"{cal.ece_before:.3f} -> {e.ece:.3f}. Decisions at the tuned threshold are "
             "unchanged.")
     return "\n".join(lines)
+
+
+def _interval_basis(e: Evaluation) -> str:
+    """What the intervals rest on: patients, or the fewer independent groups they form."""
+    if e.test_groups == e.test_patients:
+        return (f"- Intervals are percentile bootstrap intervals ({e.test_healthy} healthy and "
+                f"{e.test_abnormal} abnormal patients resampled separately). With "
+                f"{e.test_healthy} healthy test patients, differences of a few points between "
+                "runs are within noise.")
+    return (f"- Intervals are cluster-bootstrap intervals: the {e.test_patients} test patients "
+            f"form only {e.test_groups} independent groups (rows sharing a patient or a file), "
+            "and whole groups are resampled, healthy and abnormal groups separately. They rest "
+            f"on {e.test_groups} pieces of evidence, not {e.test_patients}.")
 
 
 def _before_after(e: Evaluation, params: Params, comparison: Evaluation | None) -> str:
@@ -235,7 +250,7 @@ def _before_after(e: Evaluation, params: Params, comparison: Evaluation | None) 
     row("AUROC", lambda r: "not reported" if r is None else f"{r.auroc:.3f}")
     replaced = share_checks(before, None, params.criteria)
     row("verdict", lambda r: r.verdict.upper() if r else
-        f"{'PASS' if replaced.passed else 'FAIL'} (contribution checks)")
+        f"{replaced.outcome.upper()} (contribution checks)")
     lines += ["", "The system we replace measured contributions as |mean(p_full) - "
               "mean(p_without)| per batch, where opposite effects cancel; its figures are "
               "shown as it reported them (`report.replaced_shares`)."]

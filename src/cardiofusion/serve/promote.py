@@ -88,8 +88,8 @@ def _refusals(
                         f"model {source_id}; run `dvc repro`")
     verdict = report.verdict
     if verdict != "pass":
-        failed = [name for name, ok in report.checks.items() if not ok]
-        because = f" (failed checks: {', '.join(failed)})" if failed else ""
+        undecided = [name for name, outcome in report.checks.items() if outcome != "pass"]
+        because = f" (checks not passed: {', '.join(undecided)})" if undecided else ""
         problems.append(f"evaluation verdict is {verdict!r}, not 'pass'{because}")
     return problems
 

@@ -29,18 +29,19 @@ def augment_batch(
 
 
 def drop_modalities(
-    embeddings: dict[str, torch.Tensor], rate: float, generator: torch.Generator
+    embeddings: dict[str, torch.Tensor], rates: dict[str, float], generator: torch.Generator
 ) -> dict[str, torch.Tensor]:
-    """Replace each patient's embedding of a modality by the batch mean with probability `rate`.
+    """Replace each patient's embedding of modality m by the batch mean with probability
+    `rates[m]`.
 
     The fusion head then cannot rely on one modality alone; the auxiliary heads still see the
     untouched embeddings.
     """
-    if rate == 0:
+    if not any(rates.values()):
         return embeddings
     dropped = {}
     for m in MODALITIES:
         e = embeddings[m]
-        mask = (torch.rand(len(e), 1, generator=generator) < rate).to(e.device)
+        mask = (torch.rand(len(e), 1, generator=generator) < rates[m]).to(e.device)
         dropped[m] = torch.where(mask, e.mean(0, keepdim=True).detach(), e)
     return dropped

@@ -30,6 +30,8 @@ from cardiofusion.model.splits import SplitTensors, embed_split, load_split
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 from cardiofusion.runtime import pick_device, seed_everything
 from cardiofusion.training.augment import augment_batch, drop_modalities
+from cardiofusion.training.closed_loop import ModalityWeights
+from cardiofusion.training.mmpareto import mmpareto_backward
 from cardiofusion.training.ogm_ge import modulate_gradients, ogm_coefficients
 
 
@@ -56,21 +58,24 @@ def run_train(
 
     best: dict[str, Any] = {"val_loss": math.inf, "epoch": 0}
     stale_epochs, completed = 0, 0
+    weights = ModalityWeights.initial(tp)
     if resume:
         state = load_training_state(paths.training_state, params, model, optimizer, generator)
         best, stale_epochs, completed = state["best"], state["stale_epochs"], state["epoch"]
         scaler.load_state_dict(state["scaler"])
+        weights.load_state_dict(state["modality_weights"])
         print(f"↩️  Resuming after epoch {completed} (best so far: epoch {best['epoch']})")
     started = time.perf_counter()
     epoch = completed
     with Live(dir=str(paths.live_dir), save_dvc_exp=False, dvcyaml=None, resume=resume) as live:
         for epoch in range(completed + 1, tp.epochs + 1):
-            trained = train_one_epoch(model, optimizer, scaler, train, sampler, tp, generator,
-                                      mixed_precision)
+            trained = train_one_epoch(model, optimizer, scaler, train, sampler, tp, weights,
+                                      generator, mixed_precision)
             checked = validate_epoch(model, val, train, reference_rows, params)
             print_epoch(epoch, tp.epochs, trained, {"loss": checked.loss, **checked.metrics},
                         checked.shares)
-            log_epoch(live, trained, checked)
+            log_epoch(live, trained, checked, weights)
+            weights.adapt(tp, checked.shares, checked.unimodal_auroc)
 
             if checked.loss < best["val_loss"]:
                 best = _best_so_far(epoch, trained, checked)
@@ -84,7 +89,8 @@ def run_train(
                 stale_epochs += 1
             save_training_state(paths.training_state, params, model, optimizer, generator,
                                 {"epoch": epoch, "best": best, "stale_epochs": stale_epochs,
-                                 "scaler": scaler.state_dict()})
+                                 "scaler": scaler.state_dict(),
+                                 "modality_weights": weights.state_dict()})
             if tp.patience and stale_epochs >= tp.patience:
                 print(f"\n⏹️  Early stopping: no validation-loss improvement in "
                       f"{tp.patience} epochs (best epoch {best['epoch']})")
@@ -104,11 +110,13 @@ def train_one_epoch(
     train: SplitTensors,
     sampler: WeightedRandomSampler | range,
     tp: TrainParams,
+    weights: ModalityWeights,
     generator: torch.Generator,
     mixed_precision: bool,
 ) -> dict[str, float]:
-    """One pass over the (re-sampled) training set: `main + aux_weight * sum(aux)`, with
-    OGM-GE modulating the encoder gradients when asked. Returns loss and accuracy."""
+    """One pass over the (re-sampled) training set: `main + sum(aux_weight_m * aux_m)`, with
+    OGM-GE modulating the encoder gradients, or MMPareto integrating them, when asked. Returns
+    loss and accuracy."""
     model.train()
     device_type = train.labels.device.type
     loss_sum, correct = 0.0, 0
@@ -116,16 +124,21 @@ def train_one_epoch(
         inputs, labels = load_batch(train, rows, tp.augment, generator)
         with torch.autocast(device_type, torch.float16, enabled=mixed_precision):
             embeddings = model.embed(inputs)
-            logits = model.fuse(drop_modalities(embeddings, tp.modality_dropout, generator))
+            logits = model.fuse(drop_modalities(embeddings, weights.dropout, generator))
             loss = F.binary_cross_entropy_with_logits(logits, labels)
+            unimodal = {}
             if tp.balance != "none":
                 aux = model.aux_logits(embeddings)
-                aux_loss = sum(
-                    F.binary_cross_entropy_with_logits(aux[m], labels) for m in MODALITIES
-                )
-                loss = loss + tp.aux_weight * aux_loss
+                unimodal = {m: F.binary_cross_entropy_with_logits(aux[m], labels)
+                            for m in MODALITIES}
         optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
+        if tp.balance == "mmpareto":  # the paper's objective: fused + unweighted unimodal losses
+            mmpareto_backward(model, scaler.scale(loss),
+                              {m: scaler.scale(u) for m, u in unimodal.items()})
+            loss = loss + sum(unimodal.values())
+        else:
+            loss = loss + sum(weights.aux[m] * unimodal[m] for m in unimodal)
+            scaler.scale(loss).backward()
         if tp.balance == "ogm_ge":
             scaler.unscale_(optimizer)
             modulate_gradients(model, ogm_coefficients(aux, labels, tp.ogm_alpha), generator)
@@ -136,8 +149,11 @@ def train_one_epoch(
     return {"loss": loss_sum / len(sampler), "accuracy": correct / len(sampler)}
 
 
-def log_epoch(live: Live, trained: dict[str, float], checked: EpochValidation) -> None:
-    """One DVCLive step: training loss and accuracy, validation metrics, contributions."""
+def log_epoch(
+    live: Live, trained: dict[str, float], checked: EpochValidation, weights: ModalityWeights
+) -> None:
+    """One DVCLive step: training loss and accuracy, validation metrics, contributions, and the
+    per-modality weights the epoch trained with."""
     live.log_metric("train/loss", trained["loss"])
     live.log_metric("train/accuracy", trained["accuracy"])
     live.log_metric("val/loss", checked.loss)
@@ -145,6 +161,9 @@ def log_epoch(live: Live, trained: dict[str, float], checked: EpochValidation) -
         live.log_metric(f"val/{name}", value)
     for m in MODALITIES:
         live.log_metric(f"contributions/{m}", checked.shares[m])
+        live.log_metric(f"unimodal_auroc/{m}", checked.unimodal_auroc[m])
+        live.log_metric(f"aux_weight/{m}", weights.aux[m])
+        live.log_metric(f"modality_dropout/{m}", weights.dropout[m])
     live.next_step()
 
 
@@ -163,6 +182,7 @@ class EpochValidation:
     loss: float  # class-balanced BCE
     metrics: dict[str, float]
     shares: dict[str, float]  # contributions (%) by params.contributions.method
+    unimodal_auroc: dict[str, float]  # each auxiliary head's own AUROC (NaN: not trained)
     reference: dict[str, torch.Tensor]  # train-split mean embedding, saved with the model
     threshold: float  # Youden threshold on these validation predictions
 
@@ -185,6 +205,10 @@ def validate_epoch(
     }
     val_logits = model.fuse(val_embeddings)
     labels, probabilities = val.labels.cpu().numpy(), torch.sigmoid(val_logits).cpu().numpy()
+    unimodal = {
+        m: classification_metrics(labels, torch.sigmoid(z).cpu().numpy())["auroc"]
+        for m, z in model.aux_logits(val_embeddings).items()
+    }
     kind = params.contributions.baseline
     baseline = baseline_embeddings(
         val_embeddings, kind, blank_embeddings(model, val.inputs) if kind == "blank" else reference,
@@ -194,6 +218,7 @@ def validate_epoch(
         loss=balanced_bce(val_logits, val.labels),
         metrics=classification_metrics(labels, probabilities),
         shares=modality_shares(model, val_embeddings, params.contributions.method, baseline),
+        unimodal_auroc=unimodal,
         reference=reference,
         threshold=youden_threshold(labels, probabilities),
     )

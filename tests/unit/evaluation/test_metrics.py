@@ -49,6 +49,8 @@ def test_threshold_metrics_match_scikit_learn(seed, threshold):
     assert ours["specificity"] == pytest.approx(recall_score(labels, predicted, pos_label=0))
     assert ours["precision"] == pytest.approx(
         precision_score(labels, predicted, zero_division=0))
+    assert ours["npv"] == pytest.approx(
+        precision_score(labels, predicted, pos_label=0, zero_division=0))
     assert ours["f1"] == pytest.approx(f1_score(labels, predicted, zero_division=0))
     assert ours["confusion_matrix"] == confusion_matrix(labels, predicted, labels=[0, 1]).tolist()
 

@@ -38,7 +38,7 @@ def write_evaluation(**changes):
         "contributions": {"method": "ablation",
                           "ablation": {"ecg": 25.0, "pcg": 37.0, "clinical": 38.0},
                           "shapley": {"ecg": 27.0, "pcg": 37.0, "clinical": 36.0}},
-        "checks": {"ecg_share_in_20_40": True, "balanced_accuracy_at_least_0.7": True},
+        "checks": {"ecg_share_in_20_40": "pass", "balanced_accuracy_at_least_0.7": "pass"},
     }
     report.update(changes)
     report = {key: value for key, value in report.items() if value is not None}
@@ -77,8 +77,10 @@ REFUSALS = {
     "no evaluation": (None, "no evaluation"),
     "evaluation names no model": ({"model_id": None}, "cannot be confirmed"),
     "evaluation of another model": ({"model_id": "0123456789ab"}, "stale evaluation"),
-    "failed verdict": ({"verdict": "fail", "checks": {"ecg_share_in_20_40": False}},
-                       "failed checks: ecg_share_in_20_40"),
+    "failed verdict": ({"verdict": "fail", "checks": {"ecg_share_in_20_40": "fail"}},
+                       "checks not passed: ecg_share_in_20_40"),
+    "uncertain verdict": ({"verdict": "uncertain", "checks": {"ecg_share_in_20_40": "uncertain"}},
+                          "evaluation verdict is 'uncertain', not 'pass'"),
 }
 
 

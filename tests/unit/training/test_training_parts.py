@@ -107,11 +107,12 @@ def test_augmentation_shifts_but_keeps_content():
 def test_modality_dropout_hides_about_the_requested_share():
     generator = torch.Generator().manual_seed(0)
     embeddings = {m: torch.randn(2000, 3) for m in ("ecg", "pcg", "clinical")}
-    assert drop_modalities(embeddings, 0.0, generator) is embeddings
-    dropped = drop_modalities(embeddings, 0.3, generator)
+    assert drop_modalities(embeddings, dict.fromkeys(embeddings, 0.0), generator) is embeddings
+    rates = {"ecg": 0.3, "pcg": 0.0, "clinical": 0.5}
+    dropped = drop_modalities(embeddings, rates, generator)
     for m, e in embeddings.items():
         replaced = (dropped[m] != e).any(dim=1).float().mean().item()
-        assert abs(replaced - 0.3) < 0.04
+        assert abs(replaced - rates[m]) < 0.04
 
 
 def test_ogm_ge_slows_only_the_modality_ahead_of_the_others():

@@ -1,0 +1,158 @@
+"""Does the balance hold as a property of the method? Seeds x methods, mean and range.
+
+Run from the repository root:
+    python benchmarks/balance.py [--seeds 42 1 2 3 4] [--methods naive defaults]
+                                 [--variant NAME:key=value,key=value ...]
+                                 [--csv data/real_composite/metadata.csv --root data/real_composite]
+                                 [--set key=value ...] [--workdir DIR]
+
+Each seed is a whole run, as `dvc exp run -S seed=N` would make it: on the demo, the dataset,
+the split and the initialisation all change with the seed; on a CSV (`--csv`), the grouped
+split and the initialisation. Each (seed, method) runs validate, featurize, train and evaluate
+with the pipeline's own functions in its own folder under --workdir; finished runs are kept and
+not repeated, so an interrupted benchmark continues where it stopped. Prints, per run and as
+mean [min, max] over seeds: test AUROC, balanced accuracy at the tuned threshold, the three
+contribution shares, the verdict, and seconds per epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cardiofusion.config import MODALITIES, load_params
+from cardiofusion.data.validate import run_validate
+from cardiofusion.demo.generate import generate_demo
+from cardiofusion.evaluation.evaluate import run_evaluate
+from cardiofusion.features.featurize import run_featurize
+from cardiofusion.paths import PipelinePaths
+from cardiofusion.training.train import run_train
+
+METHODS = {
+    "defaults": [],
+    "naive": [  # the model trained without any of the balancing recipe
+        "train.balance=none", "train.aux_weight=0", "train.sampler=none",
+        "train.lr_multipliers.ecg=1", "train.lr_multipliers.pcg=1",
+        "train.lr_multipliers.clinical=1",
+    ],
+    "aux_0.5": ["train.aux_weight=0.5"],
+    "ogm_ge": ["train.balance=ogm_ge"],
+    "closed_loop": ["train.balance=closed_loop"],
+    "mmpareto": ["train.balance=mmpareto"],
+}
+COLUMNS = ("auroc", "bal_acc", *MODALITIES, "s/epoch")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2, 3, 4])
+    parser.add_argument("--methods", nargs="+", default=["naive", "defaults"])
+    parser.add_argument("--variant", action="append", default=[],
+                        help="NAME:key=value,key=value (a method of your own)")
+    parser.add_argument("--csv", type=Path, help="a metadata CSV instead of the demo")
+    parser.add_argument("--root", type=Path, help="data.root for --csv")
+    parser.add_argument("--set", action="append", default=[], help="key=value for every run")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/cardiofusion-balance"))
+    args = parser.parse_args()
+    methods = {name: METHODS[name] for name in args.methods}
+    for variant in args.variant:
+        name, _, settings = variant.partition(":")
+        methods[name] = [s for s in settings.split(",") if s]
+    params_file = Path(args.params).resolve()
+    data = []
+    if args.csv:
+        root = (args.root or args.csv.parent).resolve()
+        data = [f"data.csv={args.csv.resolve()}", f"data.root={root}"]
+    workdir = args.workdir.resolve()
+    results: dict[str, list[dict[str, object]]] = {name: [] for name in methods}
+    for seed in args.seeds:  # seed by seed, so an early stop still compares every method
+        for name, overrides in methods.items():
+            results[name].append(
+                run_one(params_file, [*data, *args.set, *overrides], seed, workdir, name)
+            )
+    print_table(results, args.seeds)
+
+
+def run_one(params_file: Path, overrides: list[str], seed: int, workdir: Path,
+            method: str) -> dict[str, object]:
+    """One seed of one method; a finished run's result is read back instead of repeated."""
+    run_dir = workdir / f"seed{seed}" / method
+    result_file = run_dir / "result.json"
+    if result_file.is_file():
+        return json.loads(result_file.read_text())
+    data_dir = workdir / f"seed{seed}"
+    params = load_params(params_file, [f"seed={seed}", *overrides,
+                                       f"demo.out_dir={data_dir / 'demo'}",
+                                       f"featurize.cache_dir={workdir / 'feature_cache'}"])
+    shared = PipelinePaths(data_dir)
+    with contextlib.redirect_stdout(io.StringIO()):
+        if not shared.features.is_dir():
+            if not any(o.startswith("data.csv=") for o in overrides):
+                csv = generate_demo(params.demo, params.seed)
+                params = params.model_copy(update={"data": params.data.model_copy(
+                    update={"csv": csv, "root": csv.parent})})
+            run_validate(params, shared)
+            run_featurize(params, shared)
+        paths = PipelinePaths(run_dir)
+        paths.root.mkdir(parents=True, exist_ok=True)
+        if not (run_dir / "data").exists():
+            os.symlink(data_dir / "data", run_dir / "data")
+        start = time.perf_counter()
+        summary = run_train(params, paths=paths)
+        seconds = time.perf_counter() - start
+        evaluation = run_evaluate(params, paths)
+    epochs = int(summary["epochs_run"])
+    shares = getattr(evaluation.contributions, params.contributions.method).as_dict()
+    result = {
+        "seed": seed, "method": method, "overrides": overrides,
+        "auroc": evaluation.auroc, "bal_acc": evaluation.tuned_threshold.balanced_accuracy,
+        **shares, "verdict": evaluation.verdict, "s/epoch": seconds / epochs,
+        "ecg_unimodal_auroc": evaluation.unimodal["ecg"].auroc,
+    }
+    result_file.write_text(json.dumps(result, indent=2))
+    print(_row(f"{method} seed {seed}", result), flush=True)
+    return result
+
+
+def _format(column: str, value: float) -> str:
+    return f"{value:.3f}" if column in ("auroc", "bal_acc") else f"{value:.1f}"
+
+
+def _row(name: str, result: dict[str, object]) -> str:
+    cells = [_format(c, float(result[c])) for c in COLUMNS]
+    verdict = str(result["verdict"]).upper()
+    return f"| {name} | " + " | ".join(cells) + f" | {verdict} |"
+
+
+def print_table(results: dict[str, list[dict[str, object]]], seeds: list[int]) -> None:
+    """Every run, then mean [min, max] over seeds per method, as a Markdown table."""
+    print("\n| run | " + " | ".join(COLUMNS) + " | verdict |")
+    print("|---" * (len(COLUMNS) + 2) + "|")
+    for name, runs in results.items():
+        for run in runs:
+            print(_row(f"{name} seed {run['seed']}", run))
+    for name, runs in results.items():
+        cells = []
+        for column in COLUMNS:
+            values = [float(r[column]) for r in runs]
+            low, mean, high = (_format(column, v) for v in (min(values), np.mean(values),
+                                                             max(values)))
+            cells.append(f"{mean} [{low}, {high}]")
+        passes = sum(r["verdict"] == "pass" for r in runs)
+        print(f"| **{name}**, mean [range] | " + " | ".join(cells)
+              + f" | PASS {passes}/{len(runs)} |")
+    for name, runs in results.items():
+        median = float(np.median([float(r["auroc"]) for r in runs]))
+        print(f"{name}: median AUROC {median:.3f} over seeds {', '.join(map(str, seeds))}")
+
+
+if __name__ == "__main__":
+    main()

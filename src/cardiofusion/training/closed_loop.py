@@ -1,0 +1,67 @@
+"""Closed-loop modality balancing: per-modality auxiliary weights and fusion dropout, adapted
+after every epoch from the validation contributions toward an even share.
+
+The fixed recipe (one auxiliary weight, fixed learning-rate multipliers) balances one run on one
+machine and not the next: which modality leads depends on the seed. A controller that reads the
+measured shares each epoch corrects whichever modality leads in this run, in the spirit of
+GradNorm (Chen et al., ICML 2018), which adapts loss weights from each task's training rate:
+
+- a modality above its even share has its fusion input replaced, with a probability that grows
+  with its excess, by the batch mean of its embedding (the baseline contributions are measured
+  against), so the fusion head learns to decide without it as the on-the-fly prediction
+  modulation of Wei et al. (TPAMI 2024) drops the dominant modality;
+- a modality below its share gets a larger auxiliary weight, so its encoder learns from its own
+  loss; above, a smaller one.
+
+A modality whose auxiliary head shows no label signal on validation (AUROC below
+`train.min_signal_auroc`) is never pushed up: forcing a share onto noise would be wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from cardiofusion.config import MODALITIES, TrainParams
+
+MAX_AUX_FACTOR = 4.0  # auxiliary weights stay within [1/4, 4] x train.aux_weight
+
+
+@dataclass
+class ModalityWeights:
+    """What one epoch trains with: each modality's auxiliary weight and fusion-dropout rate."""
+
+    aux: dict[str, float]
+    dropout: dict[str, float]
+    history: list[dict[str, dict[str, float]]] = field(default_factory=list)
+
+    @classmethod
+    def initial(cls, tp: TrainParams) -> ModalityWeights:
+        return cls(
+            aux={m: tp.aux_weight if tp.balance != "none" else 0.0 for m in MODALITIES},
+            dropout={m: tp.modality_dropout for m in MODALITIES},
+        )
+
+    def adapt(self, tp: TrainParams, shares: dict[str, float], unimodal_auroc: dict[str, float]
+              ) -> None:
+        """One controller step from this epoch's validation shares (percent)."""
+        if tp.balance != "closed_loop":
+            return
+        even = 100.0 / len(MODALITIES)
+        for m in MODALITIES:
+            excess = (shares[m] - even) / even  # -1 (no share) ... 2 (everything)
+            has_signal = not unimodal_auroc[m] < tp.min_signal_auroc  # NaN: undecided, push
+            if excess < 0 and not has_signal:
+                continue
+            factor = self.aux[m] / tp.aux_weight * math.exp(-tp.balance_rate * excess)
+            self.aux[m] = tp.aux_weight * min(max(factor, 1 / MAX_AUX_FACTOR), MAX_AUX_FACTOR)
+            rate = self.dropout[m] + tp.balance_rate * excess * tp.max_modality_dropout
+            self.dropout[m] = min(max(rate, tp.modality_dropout), tp.max_modality_dropout)
+        self.history.append({"aux": dict(self.aux), "dropout": dict(self.dropout)})
+
+    def state_dict(self) -> dict[str, object]:
+        return {"aux": self.aux, "dropout": self.dropout, "history": self.history}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        self.aux, self.dropout = dict(state["aux"]), dict(state["dropout"])
+        self.history = list(state["history"])

@@ -1,0 +1,59 @@
+"""The closed-loop controller moves each modality toward an even share, and never pushes one
+that shows no label signal."""
+
+import math
+
+import pytest
+
+from cardiofusion.config import TrainParams
+from cardiofusion.training.closed_loop import MAX_AUX_FACTOR, ModalityWeights
+
+TP = TrainParams(balance="closed_loop", aux_weight=0.2, balance_rate=0.5, max_modality_dropout=0.5)
+SIGNAL = {"ecg": 0.8, "pcg": 0.8, "clinical": 0.8}
+
+
+def test_the_leading_modality_is_dropped_more_and_the_trailing_one_taught_more():
+    weights = ModalityWeights.initial(TP)
+    weights.adapt(TP, {"ecg": 10.0, "pcg": 30.0, "clinical": 60.0}, SIGNAL)
+    assert weights.aux["ecg"] > 0.2 > weights.aux["clinical"]
+    assert weights.dropout["clinical"] > weights.dropout["pcg"] == weights.dropout["ecg"] == 0.0
+    excess = (60 - 100 / 3) / (100 / 3)
+    assert weights.dropout["clinical"] == pytest.approx(0.5 * excess * 0.5)
+    assert weights.aux["clinical"] == pytest.approx(0.2 * math.exp(-0.5 * excess))
+
+
+def test_an_even_split_changes_nothing():
+    weights = ModalityWeights.initial(TP)
+    weights.adapt(TP, {m: 100 / 3 for m in SIGNAL}, SIGNAL)
+    assert weights.aux == pytest.approx(dict.fromkeys(SIGNAL, 0.2))
+    assert weights.dropout == dict.fromkeys(SIGNAL, 0.0)
+
+
+def test_a_modality_without_label_signal_is_not_pushed_up():
+    weights = ModalityWeights.initial(TP)
+    weights.adapt(TP, {"ecg": 5.0, "pcg": 45.0, "clinical": 50.0}, {**SIGNAL, "ecg": 0.5})
+    assert weights.aux["ecg"] == 0.2
+
+
+def test_weights_stay_within_their_bounds_however_long_it_runs():
+    weights = ModalityWeights.initial(TP)
+    for _ in range(50):
+        weights.adapt(TP, {"ecg": 0.0, "pcg": 0.0, "clinical": 100.0}, SIGNAL)
+    assert weights.aux["ecg"] == pytest.approx(0.2 * MAX_AUX_FACTOR)
+    assert weights.aux["clinical"] == pytest.approx(0.2 / MAX_AUX_FACTOR)
+    assert weights.dropout["clinical"] == 0.5
+
+
+def test_other_balance_methods_keep_fixed_weights():
+    tp = TrainParams(balance="aux", aux_weight=0.2)
+    weights = ModalityWeights.initial(tp)
+    weights.adapt(tp, {"ecg": 0.0, "pcg": 0.0, "clinical": 100.0}, SIGNAL)
+    assert weights.aux == dict.fromkeys(SIGNAL, 0.2) and not weights.history
+
+
+def test_state_round_trips_for_resume():
+    weights = ModalityWeights.initial(TP)
+    weights.adapt(TP, {"ecg": 10.0, "pcg": 30.0, "clinical": 60.0}, SIGNAL)
+    restored = ModalityWeights.initial(TP)
+    restored.load_state_dict(weights.state_dict())
+    assert restored == weights
