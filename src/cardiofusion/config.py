@@ -192,7 +192,7 @@ class ContributionParams(_Section):
 
 class EvaluateParams(_Section):
     threshold: float = Field(0.5, gt=0, lt=1)
-    calibrate: bool = False  # temperature scaling fitted on the validation split
+    calibrate: bool = True  # prior correction, then temperature or Platt scaling on validation
     bootstrap_samples: int = Field(1000, ge=10)
     calibration_bins: int = Field(10, ge=2)
     swap_delta: float = Field(0.05, gt=0, lt=1)

@@ -130,7 +130,8 @@ def print_evaluation(e: Evaluation) -> None:
     print(f"🧪 Test set: {e.test_patients} patients ({e.test_healthy} healthy, "
           f"{e.test_abnormal} abnormal) | model {e.model_id}")
     if e.calibration is not None:
-        print(f"   Temperature scaling (fitted on validation): T={e.temperature:.3f}")
+        print(f"   Calibrated on validation ({e.calibration.method}, prior undone): "
+              f"p = sigmoid(logit / {e.temperature:.3f} {e.logit_shift:+.3f})")
     for name, block in (("tuned on validation", e.tuned_threshold), ("fixed", e.fixed_threshold)):
         print(f"   Threshold {block.threshold:.3f} ({name}): Acc {block.accuracy:.1%} | "
               f"Balanced Acc {block.balanced_accuracy:.1%} "

@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from cardiofusion.config import CriteriaParams, ModelParams
-from cardiofusion.evaluation.calibration import fit_temperature, scaled_threshold
+from cardiofusion.evaluation.calibration import Recalibration, fit_recalibration, prior_offset
 from cardiofusion.evaluation.diagnostics import label_signal, partner_order, swap_moved_fraction
 from cardiofusion.evaluation.verdict import judge, share_checks
 from cardiofusion.model.checkpoint import load_model, model_id
+from cardiofusion.model.metrics import expected_calibration_error
 from cardiofusion.model.network import MultimodalNet
 from cardiofusion.paths import PipelinePaths
 
@@ -113,15 +114,36 @@ def test_temperature_scaling_recovers_an_overconfident_scale():
     generator = torch.Generator().manual_seed(0)
     true_logits = torch.randn(4000, generator=generator) * 2
     labels = torch.bernoulli(torch.sigmoid(true_logits), generator=generator)
-    assert fit_temperature(3 * true_logits, labels) == pytest.approx(3, rel=0.1)
-    assert fit_temperature(true_logits / 2, labels) == pytest.approx(0.5, rel=0.1)
+    for scale in (3.0, 0.5):
+        fitted, nll = fit_recalibration(scale * true_logits, labels, offset=0.0)
+        assert fitted.temperature == pytest.approx(scale, rel=0.1)
+        assert nll[fitted.method] < nll["uncalibrated"]
 
 
-def test_scaled_threshold_keeps_every_decision():
+def test_prior_shift_is_undone_and_brings_the_ece_down():
+    """A model trained for a 50:50 prior, applied where 90% are abnormal: its probabilities
+    understate abnormal; the prior correction plus calibration fixes that."""
+    generator = torch.Generator().manual_seed(1)
+    n = 6000
+    labels = (torch.rand(n, generator=generator) < 0.9).double()
+    # logits of a model that saw both classes equally often: log-likelihood ratio only
+    logits = (2 * labels - 1) * 1.5 + torch.randn(n, generator=generator, dtype=torch.float64)
+    offset = prior_offset(0.9, 0.5)
+    assert offset == pytest.approx(np.log(9))
+    fitted, _ = fit_recalibration(logits[: n // 2], labels[: n // 2], offset)
+    test_labels, test_logits = labels[n // 2:].numpy(), logits[n // 2:]
+    before = expected_calibration_error(test_labels, torch.sigmoid(test_logits).numpy(), 10)
+    after = expected_calibration_error(test_labels, fitted.apply(test_logits).numpy(), 10)
+    assert before > 0.1 and after < 0.03
+
+
+@pytest.mark.parametrize("method", ["temperature", "platt"])
+def test_recalibration_keeps_every_decision(method):
     logits = torch.linspace(-6, 6, 1001, dtype=torch.float64)
-    for threshold, temperature in ((0.65, 1.4), (0.3, 0.7), (0.5, 3.0)):
+    for threshold, temperature, shift in ((0.65, 1.4, 0.3), (0.3, 0.7, -1.2), (0.5, 3.0, 2.2)):
+        fitted = Recalibration(method, temperature, shift, prior_shift=0.0)
         before = torch.sigmoid(logits) >= threshold
-        after = torch.sigmoid(logits / temperature) >= scaled_threshold(threshold, temperature)
+        after = fitted.apply(logits) >= fitted.threshold(threshold)
         assert torch.equal(before, after)
 
 
@@ -168,11 +190,12 @@ def test_calibration_moves_the_threshold_but_no_decision(evaluated):
     report = json.loads((evaluated / "metrics/eval.json").read_text())
     loaded = load_model(evaluated / "models/best_multimodal_model_retrained.pth")
     assert loaded.temperature == 1.0  # the train stage's output is left as it was
-    temperature = report["temperature"]
-    assert report["threshold"] == pytest.approx(scaled_threshold(loaded.threshold, temperature))
+    temperature, shift = report["temperature"], report["logit_shift"]
+    fitted = Recalibration(report["calibration"]["method"], temperature, shift, 0.0)
+    assert report["threshold"] == pytest.approx(fitted.threshold(loaded.threshold))
     predictions = pd.read_csv(evaluated / "plots/data/test_predictions.csv")
-    raw = 1 / (1 + ((1 - predictions["probability"]) / predictions["probability"])
-               ** temperature)  # undo the temperature: sigmoid(T * logit(p))
+    p = predictions["probability"].clip(1e-12, 1 - 1e-12)
+    raw = 1 / (1 + np.exp(-(np.log(p / (1 - p)) - shift) * temperature))  # undo calibration
     uncalibrated = np.where(raw >= loaded.threshold, "abnormal", "healthy")
     assert (predictions["predicted"] == uncalibrated).all()
 

@@ -14,6 +14,7 @@ import torch
 
 from cardiofusion.config import MODALITIES
 from cardiofusion.evaluation.bootstrap import auroc_rows, bootstrap_interval
+from cardiofusion.evaluation.calibration import Recalibration
 from cardiofusion.model.metrics import ranking_metrics
 from cardiofusion.model.network import MultimodalNet
 
@@ -46,7 +47,7 @@ def swap_moved_fraction(
     embeddings: dict[str, torch.Tensor],
     delta: float,
     generator: torch.Generator,
-    temperature: float = 1.0,
+    recalibration: Recalibration | None = None,
 ) -> dict[str, float]:
     """Per modality, the share of patients whose probability moves by more than `delta` when
     that modality's embedding is swapped with another patient's (the others stay their own)."""
@@ -54,7 +55,8 @@ def swap_moved_fraction(
     order = partner_order(n, generator).to(embeddings[MODALITIES[0]].device)
 
     def probability(e: dict[str, torch.Tensor]) -> torch.Tensor:
-        return torch.sigmoid(model.fuse(e).double() / temperature)
+        logits = model.fuse(e).double()
+        return recalibration.apply(logits) if recalibration else torch.sigmoid(logits)
 
     full = probability(embeddings)
     return {

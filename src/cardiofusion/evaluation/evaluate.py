@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
@@ -22,7 +21,7 @@ from cardiofusion.evaluation.bootstrap import (
     independent_groups,
     share_rows,
 )
-from cardiofusion.evaluation.calibration import fit_temperature, scaled_threshold
+from cardiofusion.evaluation.calibration import Recalibration, fit_recalibration, prior_offset
 from cardiofusion.evaluation.diagnostics import label_signal, swap_moved_fraction
 from cardiofusion.evaluation.result import (
     Calibration,
@@ -78,11 +77,18 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
     val = load_split(features, "val", device)
     _, val_logits, val_aux_logits = _outputs(model, val)
     val_labels = val.labels.cpu().numpy().astype(int)
-    calibration = (_calibrate(val_logits, val.labels.double(), labels, logits,
-                              ep.calibration_bins) if ep.calibrate else None)
-    temperature = calibration.temperature if calibration else 1.0
-    probabilities = torch.sigmoid(logits / temperature).cpu().numpy()
-    threshold = scaled_threshold(loaded.threshold, temperature)
+    recalibration, calibration = None, None
+    if ep.calibrate:
+        train_prevalence = float(features.index.loc[features.rows("train"), "label"].mean())
+        trained_for = 0.5 if params.train.sampler == "weighted" else train_prevalence
+        recalibration, calibration = _calibrate(
+            val_logits, val.labels.double(), prior_offset(train_prevalence, trained_for),
+            labels, logits, ep.calibration_bins)
+    if recalibration:
+        probabilities = recalibration.apply(logits).cpu().numpy()
+        threshold = recalibration.threshold(loaded.threshold)
+    else:
+        probabilities, threshold = torch.sigmoid(logits).cpu().numpy(), loaded.threshold
 
     def at_threshold(at: float) -> ThresholdMetrics:
         predicted = (probabilities >= at).astype(int)
@@ -112,7 +118,8 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
         test_healthy=int(np.sum(labels == 0)),
         test_abnormal=int(np.sum(labels == 1)),
         test_groups=independent_groups(groups, len(labels)),
-        temperature=temperature,
+        temperature=recalibration.temperature if recalibration else 1.0,
+        logit_shift=recalibration.shift if recalibration else 0.0,
         threshold=threshold,
         auroc=ranking["auroc"],
         auroc_ci=bootstrap_interval(auroc_rows, labels, probabilities, ep.bootstrap_samples,
@@ -141,7 +148,7 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
             swap_delta=ep.swap_delta,
             moved_fraction=swap_moved_fraction(
                 model, embeddings, ep.swap_delta, torch.Generator().manual_seed(params.seed),
-                temperature),
+                recalibration),
         ),
         checks=verdict.checks,
         evidence=verdict.evidence,
@@ -205,21 +212,22 @@ def _outputs(
 
 
 def _calibrate(
-    logits: torch.Tensor, labels: torch.Tensor, test_labels: np.ndarray,
+    logits: torch.Tensor, labels: torch.Tensor, offset: float, test_labels: np.ndarray,
     test_logits: torch.Tensor, bins: int,
-) -> Calibration:
-    """Temperature fitted on the validation logits; validation NLL before and after it, and
-    the test Brier score and ECE before it (after it: the top-level figures).
-
-    It rescales confidence only: a prior shift (the class-balanced sampler trains for a 50:50
-    prior) needs a bias term as well, so the test figures may not improve.
-    """
-    temperature = fit_temperature(logits, labels)
+) -> tuple[Recalibration, Calibration]:
+    """Prior correction plus the better of temperature and Platt scaling on validation; the
+    validation NLL of each, and the test Brier score and ECE before it (after it: the top-level
+    figures)."""
+    recalibration, nll = fit_recalibration(logits, labels, offset)
     uncalibrated = torch.sigmoid(test_logits).cpu().numpy()
-    return Calibration(
-        temperature=temperature,
-        val_nll_before=float(F.binary_cross_entropy_with_logits(logits, labels)),
-        val_nll_after=float(F.binary_cross_entropy_with_logits(logits / temperature, labels)),
+    return recalibration, Calibration(
+        method=recalibration.method,
+        temperature=recalibration.temperature,
+        shift=recalibration.shift,
+        prior_shift=recalibration.prior_shift,
+        val_nll_before=nll["uncalibrated"],
+        val_nll_temperature=nll["temperature"],
+        val_nll_platt=nll["platt"],
         brier_before=brier_score(test_labels, uncalibrated),
         ece_before=expected_calibration_error(test_labels, uncalibrated, bins),
     )

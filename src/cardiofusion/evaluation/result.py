@@ -89,9 +89,15 @@ class LabelSignal(_Record):
 
 
 class Calibration(_Record):
+    """probability = sigmoid(logit / temperature + shift), fitted on validation."""
+
+    method: Literal["temperature", "platt"]
     temperature: float
+    shift: float
+    prior_shift: float  # logit(data prior) - logit(the prior the sampler trained for)
     val_nll_before: float
-    val_nll_after: float
+    val_nll_temperature: float
+    val_nll_platt: float
     brier_before: float
     ece_before: float
 
@@ -114,6 +120,7 @@ class Evaluation(_Record):
     test_abnormal: int
     test_groups: int  # independent groups (patients, rows sharing a file) behind each interval
     temperature: float
+    logit_shift: float
     threshold: float
     auroc: float
     auroc_ci: Interval
@@ -162,6 +169,7 @@ class EvaluationSummary(BaseModel):
     verdict: str | None = None
     checks: dict[str, str] = {}
     temperature: float = Field(1.0, gt=0)
+    logit_shift: float = 0.0
     threshold: float | None = None
     auroc: float | None = None
     auprc: float | None = None

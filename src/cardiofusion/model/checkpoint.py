@@ -30,7 +30,8 @@ class LoadedModel:
     spec: FeatureSpec
     baseline: dict[str, torch.Tensor]  # train-split mean embedding per modality
     threshold: float  # tuned on the validation split (Youden)
-    temperature: float  # probability = sigmoid(logit / temperature); 1.0 unless calibrated
+    temperature: float  # probability = sigmoid(logit / temperature + logit_shift)
+    logit_shift: float  # 0.0 unless calibrated (the sampler's prior undone, Platt bias)
     info: dict[str, object]  # epoch, validation metrics, versions
 
 
@@ -52,6 +53,7 @@ def save_model(
         "class_names": CLASS_NAMES,
         "threshold": float(threshold),
         "temperature": 1.0,
+        "logit_shift": 0.0,
         "info": info,
         "versions": {"cardiofusion": __version__, "torch": str(torch.__version__)},
     }
@@ -96,6 +98,7 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
         baseline={m: t.to(device) for m, t in payload["baseline_embeddings"].items()},
         threshold=float(payload["threshold"]),
         temperature=float(payload.get("temperature", 1.0)),
+        logit_shift=float(payload.get("logit_shift", 0.0)),
         info={**payload["info"], "versions": payload["versions"]},
     )
 

@@ -179,8 +179,7 @@ def _calibration(axis, evaluation: Evaluation, table: pd.DataFrame) -> None:
     axis.plot([0, 1], [0, 1], color="gray", linestyle="--", label="Perfectly calibrated")
     axis.plot(table["mean_predicted"], table["observed"], "o-", color="#1f77b4", linewidth=2,
               label="Model (one point per bin)")
-    temperature = evaluation.temperature
-    scaled = f", temperature {temperature:.2f}" if evaluation.calibration else ""
+    scaled = f", {evaluation.calibration.method} scaling" if evaluation.calibration else ""
     axis.set(title=f"Calibration: ECE {evaluation.ece:.3f}, Brier {evaluation.brier:.3f} "
                    f"({round(1 / width)} bins{scaled})",
              xlabel="Mean predicted probability of abnormal",

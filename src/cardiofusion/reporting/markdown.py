@@ -59,8 +59,9 @@ def _setup(e: Evaluation, training: dict, validation: dict, params: Params) -> s
               + ", learning-rate multipliers "
               + ", ".join(f"{MODALITY_LABELS[m]} {v:g}x"
                           for m, v in tp.lr_multipliers.as_dict().items()))
-    calibrated = (f"temperature scaling fitted on validation, T = {e.temperature:.3f}"
-                  if e.calibration else "no temperature scaling (T = 1)")
+    calibrated = (f"the sampler's prior undone and {e.calibration.method} scaling fitted on "
+                  f"validation (probability = sigmoid(logit / {e.temperature:.3f} "
+                  f"{e.logit_shift:+.3f}))" if e.calibration else "no calibration")
     return "\n".join([
         "## What was trained, on what",
         "",
@@ -205,9 +206,11 @@ def _trust(e: Evaluation) -> str:
     if e.calibration:
         cal = e.calibration
         lines.append(
-            f"- Temperature scaling (T = {cal.temperature:.3f}) lowered the validation "
-            f"log-loss from {cal.val_nll_before:.3f} to {cal.val_nll_after:.3f}; on test, "
-            f"Brier {cal.brier_before:.3f} -> {e.brier:.3f}, ECE "
+            f"- Calibration: the sampler trains for a 50:50 prior, so every logit is first "
+            f"moved by {cal.prior_shift:+.3f} to the data's prior; then {cal.method} scaling "
+            f"was kept (validation log-loss {cal.val_nll_before:.3f} uncalibrated, "
+            f"{cal.val_nll_temperature:.3f} with temperature, {cal.val_nll_platt:.3f} with "
+            f"Platt). On test: Brier {cal.brier_before:.3f} -> {e.brier:.3f}, ECE "
             f"{cal.ece_before:.3f} -> {e.ece:.3f}. Decisions at the tuned threshold are "
             "unchanged.")
     return "\n".join(lines)

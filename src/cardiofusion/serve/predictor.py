@@ -51,15 +51,16 @@ class _Pass:
 
 
 class _CalibratedFusion:
-    """The fusion head on the served (temperature-scaled) scale; Shapley only calls `fuse`."""
+    """The fusion head on the served (calibrated) scale; Shapley only calls `fuse`."""
 
     def __init__(self, fuse: Callable[[dict[str, torch.Tensor]], torch.Tensor],
-                 temperature: float) -> None:
+                 temperature: float, shift: float) -> None:
         self._fuse = fuse
         self._temperature = temperature
+        self._shift = shift
 
     def fuse(self, embeddings: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self._fuse(embeddings) / self._temperature
+        return self._fuse(embeddings) / self._temperature + self._shift
 
 
 class Predictor:
@@ -73,10 +74,12 @@ class Predictor:
         self.loaded = load_model(self.path, device)
         self.model_id = model_id(self.path)
         self.form = ClinicalForm(self.loaded.spec.clinical)
+        # probability = sigmoid(logit / temperature + logit_shift), fitted by evaluate
         self.temperature = self.loaded.temperature
+        self.logit_shift = self.loaded.logit_shift
         self._threshold_logit = _logit(self.loaded.threshold)
         # the stored threshold is on the uncalibrated scale; map it so decisions do not move
-        self.threshold = _sigmoid(self._threshold_logit / self.temperature)
+        self.threshold = _sigmoid(self._threshold_logit / self.temperature + self.logit_shift)
         self._field_columns = _field_columns(self.loaded.spec.clinical.feature_names,
                                              self.form.names)
         self._warm_up()
@@ -113,7 +116,7 @@ class Predictor:
         }
         embeddings = self.loaded.model.embed({m: t.to(self.device) for m, t in inputs.items()})
         logit = float(self.loaded.model.fuse(embeddings)[0])
-        probability = _sigmoid(logit / self.temperature)
+        probability = _sigmoid(logit / self.temperature + self.logit_shift)
         tier = risk_tier(probability)
         prediction = Prediction(
             model_id=self.model_id,
@@ -130,7 +133,8 @@ class Predictor:
         return _Pass(features, embeddings, prediction)
 
     def _contributions(self, embeddings: dict[str, torch.Tensor]) -> Contributions:
-        calibrated = _CalibratedFusion(self.loaded.model.fuse, self.temperature)
+        calibrated = _CalibratedFusion(self.loaded.model.fuse, self.temperature,
+                                       self.logit_shift)
         baseline = {m: self.loaded.baseline[m].reshape(1, -1) for m in MODALITIES}
         values = shapley_values(calibrated, embeddings, baseline)  # type: ignore[arg-type]
         phis = {m: float(v[0]) for m, v in values.items()}
@@ -154,7 +158,8 @@ class Predictor:
         model = self.loaded.model
         mixed = {m: run.embeddings[m].expand(len(names), -1) for m in ("ecg", "pcg")}
         mixed["clinical"] = model.encoders["clinical"](batch)
-        without = torch.sigmoid(model.fuse(mixed) / self.temperature).cpu().numpy()
+        without = torch.sigmoid(model.fuse(mixed) / self.temperature + self.logit_shift)
+        without = without.cpu().numpy()
         effects = run.prediction.probability - without
         order = np.argsort(-np.abs(effects))[:TOP_CLINICAL]
         values = run.prediction.clinical_values

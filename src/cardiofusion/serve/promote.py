@@ -58,6 +58,7 @@ def run_promote(
     evidence = report or EvaluationSummary()  # forced past a missing evaluation: no figures
     new_metrics = _test_metrics(evidence)
     payload["temperature"] = evidence.temperature
+    payload["logit_shift"] = evidence.logit_shift
     payload["info"] = {**payload["info"], "test_metrics": new_metrics,
                        "promoted_at": _utc_now().isoformat(timespec="seconds"),
                        "promoted_with_force": bool(problems)}
