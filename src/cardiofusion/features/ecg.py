@@ -33,7 +33,7 @@ def load_image(source: str | Path | bytes, name: str | None = None,
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
-    """Every step works in place or frees its input, so a large image peaks near 16 B/px."""
+    """Every step works in place or frees its input: a large image peaks near 16 B/px."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
         low = values.min()
@@ -41,7 +41,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         values -= low
         values /= span
         values *= 255
-        return Image.fromarray(values.astype(np.uint8)).convert("RGB")
+        scaled = values.astype(np.uint8)
+        del values
+        return Image.fromarray(scaled).convert("RGB")
     if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")
         composite = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)),
