@@ -87,9 +87,9 @@ def load_payload(path: Path, device: torch.device | str = "cpu",
         raise CardiofusionError(
             f"{path}: no model file; run `dvc repro` (or the train stage)"
         ) from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError,
-            UnicodeDecodeError, AttributeError, ImportError) as exc:
-        raise _not_a(path, what, _first_line(exc) or "the file is empty") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a foreign or damaged file makes torch
+        # raise (UnpicklingError, EOFError, IndexError from random bytes ...) means the same
+        raise _not_a(path, what, _load_problem(exc)) from None
     if not isinstance(payload, dict):
         raise _not_a(path, what, f"it holds a {type(payload).__name__}, not a saved dict")
     return payload
@@ -194,6 +194,14 @@ def _require_keys(path: Path, payload: dict[str, Any], keys: tuple[str, ...], wh
 def _not_a(path: Path, what: str, problem: str) -> CardiofusionError:
     return CardiofusionError(f"{path}: not a {what}: {problem}; retrain it with the train stage "
                              "(`dvc repro`)")
+
+
+def _load_problem(exc: Exception) -> str:
+    if isinstance(exc, EOFError):
+        return "the file is empty or cut short"
+    if isinstance(exc, pickle.UnpicklingError | IndexError | KeyError | UnicodeDecodeError):
+        return "not a torch file, or one holding more than plain tensors and containers"
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:
