@@ -28,6 +28,7 @@ from cardiofusion.config import Params
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.inputs import InputLimits
 from cardiofusion.runtime import pick_device
+from cardiofusion.serve import memory
 from cardiofusion.serve.clinical_form import ClinicalForm
 from cardiofusion.serve.errors import InputError
 from cardiofusion.serve.forms import EXTRA_FIELDS, limited_form_route
@@ -127,8 +128,11 @@ def create_app(model_path: Path, params: Params) -> FastAPI:
                 clinical: clinical_input) -> Prediction:
         """Probability, class and risk level of one patient."""
         with decoding:
-            return predictor.predict(read_upload(ECG_FIELD, ecg_image, max_bytes),
-                                     read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+            try:
+                return predictor.predict(read_upload(ECG_FIELD, ecg_image, max_bytes),
+                                         read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+            finally:
+                memory.release_freed()
 
     @app.post("/predict/detailed", response_model=DetailedPrediction, dependencies=protected,
               responses=ERROR_RESPONSES, max_body_size=body_limit)
@@ -137,8 +141,11 @@ def create_app(model_path: Path, params: Params) -> FastAPI:
         """The prediction plus this patient's modality Shapley values, the most influential
         clinical fields and a confidence note."""
         with decoding:
-            return predictor.explain(read_upload(ECG_FIELD, ecg_image, max_bytes),
-                                     read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+            try:
+                return predictor.explain(read_upload(ECG_FIELD, ecg_image, max_bytes),
+                                         read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+            finally:
+                memory.release_freed()
 
     return app
 
@@ -149,6 +156,7 @@ def run_server(model_path: Path, params: Params) -> None:
     # only contends with the other requests; concurrency comes from uvicorn's worker threads
     torch.set_num_threads(1)
     threadpool_limits(limits=1)
+    memory.limit_arenas()
     app = create_app(model_path, params)
     host, port = params.serve.host, params.serve.port
     print(f"🩺 Serving {model_path} on http://{host}:{port} (API docs: /docs)")
