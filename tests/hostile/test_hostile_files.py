@@ -17,6 +17,7 @@ from cardiofusion.data.validate import run_validate
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.file_cache import FeatureStore
 from cardiofusion.files import atomic_path, remove_stale_temps
+from cardiofusion.inputs import DEFAULT_LIMITS
 from cardiofusion.model.checkpoint import (
     load_model,
     load_payload,
@@ -67,7 +68,7 @@ def test_every_non_model_file_is_one_line_naming_it(tiny_trained, tmp_path):
 def test_the_server_refuses_to_start_on_a_non_model(tiny_trained, tmp_path):
     (tmp_path / "empty.pth").write_bytes(b"")
     with pytest.raises(CardiofusionError, match="empty.pth: not a cardiofusion model"):
-        Predictor(tmp_path / "empty.pth", torch.device("cpu"), None)
+        Predictor(tmp_path / "empty.pth", torch.device("cpu"), DEFAULT_LIMITS)
 
 
 @pytest.fixture

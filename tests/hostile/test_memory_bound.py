@@ -1,8 +1,8 @@
 """The worst-case memory of one request, as the README states it: decoding a maximum-budget
 image and recording adds at most DECODE_BOUND_MB to the process's peak resident memory.
 
-Measured in fresh processes (decode_peak.py) with the peak RSS the kernel records, because
-Pillow allocates pixels outside Python's allocator, where tracemalloc cannot see them.
+Measured in fresh processes (decode_peak.py) with the peak RSS the kernel records (VmHWM),
+because Pillow allocates pixels outside Python's allocator, where tracemalloc cannot see them.
 """
 
 import json
@@ -25,7 +25,7 @@ def _run(*args: str) -> str:
     return done.stdout
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss is KiB on Linux")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
 def test_one_worst_case_request_decodes_within_the_stated_memory(tmp_path):
     _run("make", str(tmp_path))
     figures = json.loads(_run("measure", str(tmp_path)))

@@ -100,7 +100,7 @@ def _opened(source: Source, limits: InputLimits, label: str | None
         if audio.frames <= 0:
             raise reject("audio_no_samples", "audio has no samples")
         if seconds < limits.min_seconds:
-            raise reject("audio_too_short", f"{seconds:.2f} s, below {limits.min_seconds:g} s")
+            raise reject("audio_too_short", f"{seconds:.2f} s, below {limits.min_seconds} s")
         if seconds > limits.max_seconds:
             raise reject("audio_too_long", f"{seconds:.0f} s, over {limits.max_seconds:g} s")
         yield audio, name
