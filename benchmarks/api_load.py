@@ -76,6 +76,13 @@ def pick_model(model: Path | None) -> Path:
 @contextmanager
 def served(model: Path, params: Path) -> Iterator[str]:
     """`cardiofusion serve` in a child process for the duration of a with-block."""
+    with served_process(model, params) as (url, _):
+        yield url
+
+
+@contextmanager
+def served_process(model: Path, params: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The same, also giving the server process (its memory is measured by load_test.py)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -86,7 +93,7 @@ def served(model: Path, params: Path) -> Iterator[str]:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_until_up(url, process, log)
-            yield url
+            yield url, process
         finally:
             process.terminate()
             process.wait(timeout=30)

@@ -204,6 +204,7 @@ class ServeParams(_Section):
     port: int = Field(8000, ge=1, le=65535)
     max_upload_mb: float = Field(20.0, gt=0)
     api_key_env: str = "CARDIOFUSION_API_KEY"  # when this variable is set, requests must send it
+    concurrent_predictions: int = Field(2, ge=1)  # requests decoding at once; bounds memory
 
 
 class CriteriaParams(_Section):

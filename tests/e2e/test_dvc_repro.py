@@ -14,6 +14,7 @@ import yaml
 
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.features.patient import featurize_patient
+from cardiofusion.inputs import DEFAULT_LIMITS
 from cardiofusion.model.checkpoint import load_model
 from cardiofusion.paths import DEFAULT_PATHS
 
@@ -97,7 +98,8 @@ def test_saved_model_preprocesses_one_patient_like_the_cache(project, monkeypatc
     row = manifest.iloc[0]
     clinical = {c: row[c] for c in loaded.spec.clinical.numeric + list(loaded.spec.clinical
                                                                         .categorical)}
-    one = featurize_patient(row["ecg_path"], row["pcg_path"], clinical, loaded.spec)
+    one = featurize_patient(row["ecg_path"], row["pcg_path"], clinical, loaded.spec,
+                            DEFAULT_LIMITS)
     assert (one.ecg == features.ecg[0]).all()
     assert (one.pcg.astype("float16") == features.pcg[0]).all()
     assert one.clinical == pytest.approx(features.clinical[0], abs=1e-6)

@@ -15,7 +15,8 @@ from cardiofusion.data.validate import run_validate
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.features.featurize import run_featurize
-from cardiofusion.features.file_cache import FEATURE_VERSION, FeatureStore, file_digest
+from cardiofusion.features.file_cache import FEATURE_VERSION, FeatureStore
+from cardiofusion.files import file_digest
 from cardiofusion.paths import DEFAULT_PATHS
 
 FEATURES = DEFAULT_PATHS.features

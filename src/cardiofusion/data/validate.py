@@ -107,6 +107,7 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    """The metadata table as text; a missing, empty or unreadable file is one clear line."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle), [])
@@ -115,11 +116,21 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise CardiofusionError(
             f"{path}: metadata CSV not found; set data.csv in params.yaml"
         ) from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise CardiofusionError(f"{path}: not a readable CSV ({exc})") from None
+    except pd.errors.EmptyDataError:
+        raise CardiofusionError(
+            f"{path}: the metadata CSV is empty; it needs a header line (patient_id, ecg_path, "
+            "pcg_path, the clinical columns, output) and one row per patient"
+        ) from None
+    except IsADirectoryError:
+        raise CardiofusionError(f"{path}: is a folder; set data.csv to the CSV file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise CardiofusionError(f"{path}: not a readable CSV ({problem})") from None
     duplicate = check_header(header)
     if duplicate:
         raise CardiofusionError(f"{path}: {duplicate}")
+    if table.empty:
+        raise CardiofusionError(f"{path}: the metadata CSV has a header but no rows")
     return table
 
 

@@ -27,6 +27,7 @@ from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.features.file_cache import FeatureStore, entry_key
 from cardiofusion.features.patient import FeatureSpec, ecg_array, pcg_array
 from cardiofusion.features.pcg import frame_count
+from cardiofusion.inputs import InputLimits
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 
 MANIFEST_COLUMNS = ("line", "patient_id", "group", "ecg_path", "pcg_path", "label", "split")
@@ -86,7 +87,7 @@ class _Modality:
     """How one kind of file becomes a store record: its layout and its decoder."""
 
     record: Callable[[Any], np.dtype]
-    decode: Callable[[str, Any], np.ndarray]
+    decode: Callable[[str, Any, InputLimits], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ def _signal_features(
         for kind in settings
         for row in np.flatnonzero(~stacks[kind].filled)
     }
-    decoded = _decode(store, settings, missing, n_jobs)
+    limits = InputLimits.from_params(params.validate_)  # validate's contract, held again here
+    decoded = _decode(store, settings, missing, n_jobs, limits)
     for kind, stack in stacks.items():
         for row in np.flatnonzero(~stack.filled):
             stack.put(row, decoded[kind, keys[kind][row]])
@@ -175,11 +177,12 @@ def _decode(
     settings: dict[str, tuple[_Modality, BaseModel]],
     missing: dict[tuple[str, str], str],
     n_jobs: int,
+    limits: InputLimits,
 ) -> dict[tuple[str, str], np.ndarray]:
     """Decode and store each missing (kind, key); a file named twice is decoded once."""
     if not missing:
         return {}
-    work = partial(_decode_and_store, store=store, settings=settings)
+    work = partial(_decode_and_store, store=store, settings=settings, limits=limits)
     chunk = max(1, min(8, len(missing) // (4 * n_jobs)))  # few misses: spread them over workers
     with Pool(n_jobs, initializer=_one_blas_thread) as pool:
         records = list(tqdm(pool.imap(work, missing.items(), chunksize=chunk),
@@ -191,10 +194,11 @@ def _decode_and_store(
     item: tuple[tuple[str, str], str],
     store: FeatureStore,
     settings: dict[str, tuple[_Modality, BaseModel]],
+    limits: InputLimits,
 ) -> np.ndarray:
     (kind, key), path = item
     modality, values = settings[kind]
-    entry = modality.decode(path, values)
+    entry = modality.decode(path, values, limits)
     store.save(kind, key, entry)
     return entry
 
@@ -215,15 +219,15 @@ def _pcg_record(params: PcgParams) -> np.dtype:
     return np.dtype([("spectrogram", np.float16, shape), ("padded", np.bool_)])
 
 
-def _decode_ecg(path: str, params: EcgParams) -> np.ndarray:
+def _decode_ecg(path: str, params: EcgParams, limits: InputLimits) -> np.ndarray:
     entry = np.zeros((), _ecg_record(params))
-    entry["image"] = ecg_array(path, params)
+    entry["image"] = ecg_array(path, params, limits)
     return entry
 
 
-def _decode_pcg(path: str, params: PcgParams) -> np.ndarray:
+def _decode_pcg(path: str, params: PcgParams, limits: InputLimits) -> np.ndarray:
     entry = np.zeros((), _pcg_record(params))
-    entry["spectrogram"], entry["padded"] = pcg_array(path, params)
+    entry["spectrogram"], entry["padded"] = pcg_array(path, params, limits)
     return entry
 
 

@@ -2,9 +2,10 @@
 
 An entry's name hashes the file's bytes, the feature parameters and FEATURE_VERSION: editing a
 file or a parameter gives a new name, so a stale entry is never read. Each entry is one NumPy
-record (.npy) whose dtype carries the field shapes, which makes a torn or foreign file easy to
-recognise and recompute. File digests are remembered with each file's size, times and inode, so
-a re-run rereads only files that changed (the shortcut git and DVC take).
+record (.npy) whose dtype carries the field shapes, followed by the sha256 of the record's bytes:
+a torn or foreign file fails the layout check, and an entry altered in place (header intact)
+fails the checksum; either is recomputed. File digests are remembered with each file's size,
+times and inode, so a re-run rereads only files that changed (the shortcut git and DVC take).
 """
 
 from __future__ import annotations
@@ -23,23 +24,11 @@ import numpy as np
 from pydantic import BaseModel
 
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.files import atomic_path, write_json, write_text
+from cardiofusion.files import atomic_path, file_digest, write_json, write_text
 
-FEATURE_VERSION = 1  # bump whenever a feature function gives other output for the same input
-CHUNK_BYTES = 1 << 20
+FEATURE_VERSION = 2  # bump whenever a feature function gives other output for the same input
+CHECKSUM_BYTES = 32  # sha256 of the record, appended after it
 DIGESTS = "digests.json"  # absolute path -> [size, mtime_ns, ctime_ns, inode, sha256]
-
-
-def file_digest(path: str | Path) -> str:
-    """sha256 of the file's bytes, read in chunks so a long recording never sits in memory."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(CHUNK_BYTES):
-                digest.update(chunk)
-    except OSError as exc:
-        raise CardiofusionError(f"{path}: cannot be read ({exc.strerror})") from None
-    return digest.hexdigest()
 
 
 def entry_key(file_hash: str, params: BaseModel) -> str:
@@ -80,23 +69,31 @@ class FeatureStore:
         return [memo[name][-1] for name in names]
 
     def load(self, kind: str, key: str, record: np.dtype) -> np.ndarray | None:
-        """The stored record, or None when it is absent, cut short or of another layout.
+        """The stored record, or None when it is absent, cut short, of another layout or
+        altered since it was written.
 
-        An intact entry is exactly the header np.save writes for `record` followed by one
-        record, so one read and a prefix comparison check it (np.load per file costs 3x more).
+        An intact entry is exactly the header np.save writes for `record`, one record and its
+        sha256, so one read, a prefix comparison and one hash check it (np.load per file costs
+        3x more).
         """
         try:
             data = self._path(kind, key).read_bytes()
         except OSError:
             return None
         header = _npy_header(record)
-        if len(data) != len(header) + record.itemsize or not data.startswith(header):
+        end = len(header) + record.itemsize
+        if len(data) != end + CHECKSUM_BYTES or not data.startswith(header):
+            return None
+        body = memoryview(data)[len(header) : end]
+        if hashlib.sha256(body).digest() != data[end:]:
             return None
         return np.frombuffer(data, record, count=1, offset=len(header)).reshape(())
 
     def save(self, kind: str, key: str, entry: np.ndarray) -> None:
-        with atomic_path(self._path(kind, key)) as tmp:
-            np.save(tmp, entry, allow_pickle=False)
+        body = np.ascontiguousarray(entry).tobytes()
+        with atomic_path(self._path(kind, key)) as tmp, tmp.open("wb") as handle:
+            np.save(handle, entry, allow_pickle=False)
+            handle.write(hashlib.sha256(body).digest())
 
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / f"{key}.npy"

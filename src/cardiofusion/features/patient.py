@@ -12,6 +12,7 @@ from cardiofusion.config import EcgParams, PcgParams
 from cardiofusion.features.clinical import ClinicalEncoder
 from cardiofusion.features.ecg import ecg_features, load_image
 from cardiofusion.features.pcg import load_audio, pcg_features
+from cardiofusion.inputs import DEFAULT_LIMITS, InputLimits
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,16 @@ class PatientFeatures:
     pcg_padded: bool
 
 
-def ecg_array(source: str | Path | bytes, params: EcgParams) -> np.ndarray:
+def ecg_array(source: str | Path | bytes, params: EcgParams,
+              limits: InputLimits = DEFAULT_LIMITS) -> np.ndarray:
     """One ECG scan → uint8 (height, width); alone so a cache can decode one modality only."""
-    return ecg_features(load_image(source), params)
+    return ecg_features(load_image(source, limits=limits), params)
 
 
-def pcg_array(source: str | Path | bytes, params: PcgParams) -> tuple[np.ndarray, bool]:
+def pcg_array(source: str | Path | bytes, params: PcgParams,
+              limits: InputLimits = DEFAULT_LIMITS) -> tuple[np.ndarray, bool]:
     """One recording → float32 (n_mels, frames) and whether it was padded."""
-    signal, rate = load_audio(source)
+    signal, rate = load_audio(source, params, limits)
     return pcg_features(signal, rate, params)
 
 
@@ -62,8 +65,10 @@ def featurize_patient(
     pcg_source: str | Path | bytes,
     clinical: Mapping[str, float | None],
     spec: FeatureSpec,
+    limits: InputLimits,
 ) -> PatientFeatures:
-    """Paths or raw bytes plus raw clinical values in, model-ready arrays out."""
-    spectrogram, padded = pcg_array(pcg_source, spec.pcg)
-    image = ecg_array(ecg_source, spec.ecg)
+    """Paths or raw bytes plus raw clinical values in, model-ready arrays out; both files are
+    held to the input contract (`limits`) before anything is decoded."""
+    spectrogram, padded = pcg_array(pcg_source, spec.pcg, limits)
+    image = ecg_array(ecg_source, spec.ecg, limits)
     return PatientFeatures(image, spectrogram, spec.clinical.transform_row(clinical), padded)

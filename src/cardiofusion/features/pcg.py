@@ -2,38 +2,35 @@
 
 Any format soundfile reads (WAV, FLAC, OGG, MP3), any rate and channel count, is brought to one
 mono rate, band-passed to the heart-sound band and cut to a fixed window, so every patient gives
-an array of the same shape.
+an array of the same shape. Decoding goes through the input contract (cardiofusion.inputs), which
+decodes only the window and its surroundings.
 """
 
 from __future__ import annotations
 
-import io
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from librosa import power_to_db, resample
 from librosa.feature import melspectrogram  # at import, not first use: forked workers share it
 from scipy.signal import butter, sosfiltfilt
 
 from cardiofusion.config import PcgParams
-from cardiofusion.errors import CardiofusionError
+from cardiofusion.inputs import DEFAULT_LIMITS, InputLimits, read_recording
 
+DEFAULT_PCG = PcgParams()
 LOG_FLOOR = 1e-6  # power floor before the log: silence maps to -60 dB
 
 
-def load_audio(source: str | Path | bytes, name: str | None = None) -> tuple[np.ndarray, int]:
-    """Decode to mono float32; `name` is what an error message calls the input."""
-    label = name or str(source if not isinstance(source, bytes) else "uploaded audio")
-    handle = io.BytesIO(source) if isinstance(source, bytes) else str(source)
-    try:
-        signal, rate = sf.read(handle, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise CardiofusionError(f"{label}: not readable audio ({exc})") from None
-    if signal.size == 0:
-        raise CardiofusionError(f"{label}: audio has no samples")
-    return signal.mean(axis=1), int(rate)
+def load_audio(
+    source: str | Path | bytes, params: PcgParams = DEFAULT_PCG,
+    limits: InputLimits = DEFAULT_LIMITS, name: str | None = None,
+) -> tuple[np.ndarray, int]:
+    """Mono float32 of the span `params`' window needs, within the input contract; `name` is
+    what an error message calls the input."""
+    recording = read_recording(source, limits, params.duration_s, params.crop, name)
+    return recording.samples, recording.rate
 
 
 def frame_count(params: PcgParams) -> int:

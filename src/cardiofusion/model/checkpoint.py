@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import ValidationError
 
 from cardiofusion import __version__
-from cardiofusion.config import ModelParams, Params
+from cardiofusion.config import MODALITIES, ModelParams, Params
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.patient import FeatureSpec
 from cardiofusion.files import atomic_path
@@ -70,37 +71,54 @@ def save_payload(path: Path, payload: dict[str, Any]) -> None:
         torch.save(payload, handle)
 
 
-def load_payload(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
-    """The saved dict as stored (weights_only: loading never runs code from the file)."""
+MODEL_KEYS = ("state_dict", "model_params", "clinical_features", "feature_spec",
+              "baseline_embeddings", "threshold", "info", "versions")
+STATE_KEYS = ("params", "model", "optimizer", "generator", "torch_rng", "epoch", "best",
+              "stale_epochs", "scaler")
+# what a file of the wrong kind or shape raises while it is being read into objects
+_MISFITS = (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError)
+
+
+def load_payload(path: Path, device: torch.device | str = "cpu",
+                 what: str = "cardiofusion model") -> dict[str, Any]:
+    """The saved dict as stored (weights_only: loading never runs code from the file); any
+    file that is not one gives a one-line CardiofusionError naming it."""
     try:
-        return torch.load(path, map_location=device, weights_only=True)
+        payload = torch.load(path, map_location=device, weights_only=True)
     except FileNotFoundError:
         raise CardiofusionError(
             f"{path}: no model file; run `dvc repro` (or the train stage)"
         ) from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
-        raise CardiofusionError(
-            f"{path}: not a loadable cardiofusion model ({str(exc).splitlines()[0]}); "
-            "retrain it with the train stage"
-        ) from None
+    except Exception as exc:  # noqa: BLE001 - whatever a foreign or damaged file makes torch
+        # raise (UnpicklingError, EOFError, IndexError from random bytes ...) means the same
+        raise _not_a(path, what, _load_problem(exc)) from None
+    if not isinstance(payload, dict):
+        raise _not_a(path, what, f"it holds a {type(payload).__name__}, not a saved dict")
+    return payload
 
 
 def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
+    """The model and everything to preprocess and interpret an input, checked to fit."""
     payload = load_payload(path, device)
-    model = MultimodalNet(
-        ModelParams.model_validate(payload["model_params"]), payload["clinical_features"]
-    )
-    model.load_state_dict(payload["state_dict"])
-    model.to(device).eval()
-    return LoadedModel(
-        model=model,
-        spec=FeatureSpec.from_dict(payload["feature_spec"]),
-        baseline={m: t.to(device) for m, t in payload["baseline_embeddings"].items()},
-        threshold=float(payload["threshold"]),
-        temperature=float(payload.get("temperature", 1.0)),
-        logit_shift=float(payload.get("logit_shift", 0.0)),
-        info={**payload["info"], "versions": payload["versions"]},
-    )
+    _require_keys(path, payload, MODEL_KEYS, "cardiofusion model")
+    try:
+        model = MultimodalNet(
+            ModelParams.model_validate(payload["model_params"]),
+            int(payload["clinical_features"]),
+        )
+        model.load_state_dict(payload["state_dict"])
+        model.to(device).eval()
+        return LoadedModel(
+            model=model,
+            spec=FeatureSpec.from_dict(payload["feature_spec"]),
+            baseline=_baseline(payload["baseline_embeddings"], model, device),
+            threshold=float(payload["threshold"]),
+            temperature=float(payload.get("temperature", 1.0)),
+            logit_shift=float(payload.get("logit_shift", 0.0)),
+            info={**payload["info"], "versions": payload["versions"]},
+        )
+    except (*_MISFITS, ValidationError) as exc:
+        raise _not_a(path, "cardiofusion model", _first_line(exc)) from None
 
 
 def model_id(path: Path) -> str:
@@ -139,14 +157,57 @@ def load_training_state(
     if not path.is_file():
         raise CardiofusionError(f"{path}: no training checkpoint to resume from; run without "
                                 "--resume")
-    state = torch.load(path, weights_only=True)
+    what = "cardiofusion training state"
+    state = load_payload(path, "cpu", what)
+    _require_keys(path, state, STATE_KEYS, what)
     if state["params"] != params.model_dump(mode="json", by_alias=True):
         raise CardiofusionError(
             f"{path} was written with other params; resume only with the same params.yaml "
             "(or run without --resume)"
         )
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    generator.set_state(state["generator"])
-    torch.set_rng_state(state["torch_rng"])
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        int(state["epoch"]), int(state["stale_epochs"]), float(state["best"]["val_loss"])
+    except _MISFITS as exc:
+        raise _not_a(path, what, _first_line(exc)) from None
     return state
+
+
+def _baseline(saved: dict[str, torch.Tensor], model: MultimodalNet,
+              device: torch.device | str) -> dict[str, torch.Tensor]:
+    """One embedding-sized row per modality, or ValueError."""
+    size = model.aux_heads[MODALITIES[0]].in_features  # the embedding size
+    for m in MODALITIES:
+        if not isinstance(saved[m], torch.Tensor) or saved[m].numel() != size:
+            raise ValueError(f"baseline embedding of {m} does not have {size} values")
+    return {m: saved[m].to(device) for m in MODALITIES}
+
+
+def _require_keys(path: Path, payload: dict[str, Any], keys: tuple[str, ...], what: str
+                  ) -> None:
+    missing = [key for key in keys if key not in payload]
+    if missing:
+        found = ", ".join(sorted(map(str, payload))[:6]) or "nothing"
+        raise _not_a(path, what, f"keys {', '.join(missing)} are missing (it has {found})")
+
+
+def _not_a(path: Path, what: str, problem: str) -> CardiofusionError:
+    return CardiofusionError(f"{path}: not a {what}: {problem}; retrain it with the train stage "
+                             "(`dvc repro`)")
+
+
+def _load_problem(exc: Exception) -> str:
+    if isinstance(exc, EOFError):
+        return "the file is empty or cut short"
+    if isinstance(exc, pickle.UnpicklingError | IndexError | KeyError | UnicodeDecodeError):
+        return "not a torch file, or one holding more than plain tensors and containers"
+    return _first_line(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error message, short: torch's can run to pages."""
+    line = (str(exc).strip().splitlines() or [""])[0]
+    return line[:200] if line else type(exc).__name__

@@ -9,6 +9,8 @@ unexpected is a 500 in the same shape, and the server keeps serving.
 import hmac
 import inspect
 import os
+import threading
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,9 +25,13 @@ from threadpoolctl import threadpool_limits
 
 from cardiofusion import __version__
 from cardiofusion.config import Params
+from cardiofusion.errors import CardiofusionError
+from cardiofusion.inputs import InputLimits
 from cardiofusion.runtime import pick_device
+from cardiofusion.serve import memory
 from cardiofusion.serve.clinical_form import ClinicalForm
 from cardiofusion.serve.errors import InputError
+from cardiofusion.serve.forms import EXTRA_FIELDS, limited_form_route
 from cardiofusion.serve.page import render_page
 from cardiofusion.serve.predictor import Predictor
 from cardiofusion.serve.risk import RISK_TIERS
@@ -42,20 +48,27 @@ API_KEY_HEADER = "X-API-Key"
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": description}
     for status, description in [
-        (401, "missing or wrong API key"), (413, "upload over serve.max_upload_mb"),
+        (400, "a malformed multipart body"),
+        (401, "missing or wrong API key"),
+        (413, "an upload over serve.max_upload_mb, an image over the pixel budget, a recording "
+              "over the duration bound, or a text field over 1 KB"),
         (415, "a file that is not a readable image / recording"),
-        (422, "a missing, unknown or invalid field"),
+        (422, "a missing, unknown, repeated or invalid field"),
     ]
 }
 
 
 def create_app(model_path: Path, params: Params) -> FastAPI:
     """Load the model once and build the app around it. The API key, if any, is read from the
-    environment variable named by serve.api_key_env when the app is created."""
+    environment variable named by serve.api_key_env when the app is created; set but empty, it
+    is refused rather than read as "no authentication"."""
+    api_key = _api_key(params.serve.api_key_env)
     device = pick_device(params.device)
-    predictor = Predictor(Path(model_path), device)
+    predictor = Predictor(Path(model_path), device, InputLimits.from_params(params.validate_))
     max_bytes = int(params.serve.max_upload_mb * 2**20)
-    api_key = os.environ.get(params.serve.api_key_env) or None
+    # at most this many requests hold their uploads and decode at once: this, not the number
+    # of clients, bounds the server's memory (README, bad input)
+    decoding = threading.BoundedSemaphore(params.serve.concurrent_predictions)
     page = render_page(predictor.form, predictor.model_id,
                        params.serve.api_key_env if api_key else None)
 
@@ -70,6 +83,7 @@ def create_app(model_path: Path, params: Params) -> FastAPI:
     body_limit = 2 * max_bytes + 2**20  # two files plus the form fields and multipart framing
     too_large = (f"request body over {body_limit / 2**20:.3g} MB; each file may have "
                  f"{max_bytes / 2**20:.3g} MB (serve.max_upload_mb)")
+    app.router.route_class = limited_form_route(len(predictor.form.fields) + EXTRA_FIELDS)
     app.add_middleware(RequestSizeLimit, limit=body_limit, problem=too_large)
     _add_error_handlers(app, too_large)
     key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
@@ -89,7 +103,7 @@ def create_app(model_path: Path, params: Params) -> FastAPI:
         return HTMLResponse(page)
 
     @app.get("/health", response_model=Health)
-    def health() -> Health:
+    async def health() -> Health:  # on the event loop: answers while every worker thread decodes
         info = predictor.loaded.info
         return Health(
             model_loaded=True, device=str(device), model_path=str(predictor.path),
@@ -113,8 +127,12 @@ def create_app(model_path: Path, params: Params) -> FastAPI:
     def predict(ecg_image: ecg_upload, pcg_audio: pcg_upload,
                 clinical: clinical_input) -> Prediction:
         """Probability, class and risk level of one patient."""
-        return predictor.predict(read_upload(ECG_FIELD, ecg_image, max_bytes),
-                                 read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+        with decoding:
+            try:
+                return predictor.predict(read_upload(ECG_FIELD, ecg_image, max_bytes),
+                                         read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+            finally:
+                memory.release_freed()
 
     @app.post("/predict/detailed", response_model=DetailedPrediction, dependencies=protected,
               responses=ERROR_RESPONSES, max_body_size=body_limit)
@@ -122,8 +140,12 @@ def create_app(model_path: Path, params: Params) -> FastAPI:
                          clinical: clinical_input) -> DetailedPrediction:
         """The prediction plus this patient's modality Shapley values, the most influential
         clinical fields and a confidence note."""
-        return predictor.explain(read_upload(ECG_FIELD, ecg_image, max_bytes),
-                                 read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+        with decoding:
+            try:
+                return predictor.explain(read_upload(ECG_FIELD, ecg_image, max_bytes),
+                                         read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+            finally:
+                memory.release_freed()
 
     return app
 
@@ -134,10 +156,22 @@ def run_server(model_path: Path, params: Params) -> None:
     # only contends with the other requests; concurrency comes from uvicorn's worker threads
     torch.set_num_threads(1)
     threadpool_limits(limits=1)
+    memory.limit_arenas()
     app = create_app(model_path, params)
     host, port = params.serve.host, params.serve.port
     print(f"🩺 Serving {model_path} on http://{host}:{port} (API docs: /docs)")
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+def _api_key(variable: str) -> str | None:
+    """The key the server requires, None when the variable is unset."""
+    key = os.environ.get(variable)
+    if key is not None and not key.strip():
+        raise CardiofusionError(
+            f"{variable} is set but empty, which would leave the API open to anyone; set it to "
+            f"a secret (e.g. `export {variable}=$(openssl rand -hex 16)`), or unset it to "
+            "serve without a key on a trusted network")
+    return key
 
 
 def _clinical_dependency(form: ClinicalForm) -> Any:
@@ -151,10 +185,15 @@ def _clinical_dependency(form: ClinicalForm) -> Any:
 
     async def clinical_values(request: Request, **raw: str | None) -> dict[str, float | None]:
         submitted = await request.form()  # already parsed by FastAPI: this reads its cache
+        sent = Counter(name for name, _ in submitted.multi_items())
         problems: list[tuple[str | None, str]] = [
+            (name, f"sent {count} times; send each field once")
+            for name, count in sorted(sent.items()) if count > 1
+        ]
+        problems += [
             (name, f"unknown field; expected {ECG_FIELD}, {PCG_FIELD} and the clinical "
                    f"fields {', '.join(form.names)}")
-            for name in sorted(set(submitted.keys()) - known)
+            for name in sorted(set(sent) - known)
         ]
         try:
             values = form.parse({columns[key]: value for key, value in raw.items()})

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cardiofusion.features.clinical import ClinicalEncoder
-from cardiofusion.serve.errors import InputError
+from cardiofusion.serve.errors import InputError, shown
 
 
 @dataclass(frozen=True)
@@ -51,16 +51,18 @@ class ClinicalField:
         try:
             value = float(raw.strip())
         except ValueError:
-            raise ValueError(f"{raw!r} is not a number") from None
+            raise ValueError(f"{shown(raw)} is not a number") from None
         if not math.isfinite(value):
-            raise ValueError(f"{raw!r} is not a finite number")
+            raise ValueError(f"{shown(raw)} is not a finite number (NaN, inf and values "
+                             "beyond 1.8e308 are refused)")
         if self.categories is not None and value not in self.categories:
-            raise ValueError(f"{raw} is not a category seen in training; allowed: "
+            raise ValueError(f"{shown(raw.strip())} is not a category seen in training; allowed: "
                              f"{_listed(self.categories)} (or leave it empty)")
         accepted = self.accepted
         if accepted is not None and not accepted[0] <= value <= accepted[1]:
             raise ValueError(
-                f"{raw} is far outside the training range {_listed(self.observed, ' to ')} "
+                f"{shown(raw.strip())} is far outside the training range "
+                f"{_listed(self.observed, ' to ')} "
                 f"(accepted {_listed(accepted, ' to ')}); check the unit"
             )
         return value

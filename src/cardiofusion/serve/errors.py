@@ -1,6 +1,15 @@
-"""A request the user can fix: answered with a 4xx JSON body naming each field and its problem."""
+"""A request the user can fix: answered with a 4xx JSON body naming each field and its problem.
+
+Bodies are bounded whatever was sent: at most MAX_PROBLEMS entries, field names and problems cut
+short, and a value is only ever echoed as a short prefix (`shown`).
+"""
 
 from __future__ import annotations
+
+MAX_PROBLEMS = 20
+FIELD_CHARS = 64
+PROBLEM_CHARS = 600
+VALUE_CHARS = 24
 
 
 class InputError(Exception):
@@ -16,5 +25,21 @@ class InputError(Exception):
         return cls([(field, problem)], status)
 
     def body(self) -> dict[str, object]:
-        return {"detail": [{"field": field, "problem": problem}
-                           for field, problem in self.problems]}
+        listed = [{"field": None if field is None else _cut(field, FIELD_CHARS),
+                   "problem": _cut(problem, PROBLEM_CHARS)}
+                  for field, problem in self.problems[:MAX_PROBLEMS]]
+        if len(self.problems) > MAX_PROBLEMS:
+            listed.append({"field": None, "problem": f"and {len(self.problems) - MAX_PROBLEMS} "
+                                                     "more problems"})
+        return {"detail": listed}
+
+
+def shown(value: str, chars: int = VALUE_CHARS) -> str:
+    """A value as an error message may quote it: its repr, cut to a short prefix."""
+    if len(value) <= chars:
+        return repr(value)
+    return f"{value[:chars]!r}... ({len(value)} characters)"
+
+
+def _cut(text: str, chars: int) -> str:
+    return text if len(text) <= chars else f"{text[: chars - 3]}..."

@@ -21,6 +21,7 @@ from PIL import Image
 from cardiofusion.config import MODALITIES
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.patient import PatientFeatures, featurize_patient
+from cardiofusion.inputs import InputLimits, InputRejected
 from cardiofusion.model.checkpoint import CLASS_NAMES, load_model, model_id
 from cardiofusion.model.contributions import shapley_values
 from cardiofusion.serve.clinical_form import ClinicalForm
@@ -35,9 +36,10 @@ from cardiofusion.serve.schemas import (
     Prediction,
     RiskLevel,
 )
-from cardiofusion.serve.uploads import ECG_FIELD, decoding_error
+from cardiofusion.serve.uploads import rejection
 
 TOP_CLINICAL = 5  # clinical fields listed by /predict/detailed
+MAX_Z = 1000.0  # standardized clinical values beyond this are refused
 MODALITY_NAMES = {"ecg": "ECG", "pcg": "PCG", "clinical": "clinical"}
 
 
@@ -64,13 +66,14 @@ class _CalibratedFusion:
 
 
 class Predictor:
-    def __init__(self, path: Path, device: torch.device) -> None:
+    def __init__(self, path: Path, device: torch.device, limits: InputLimits) -> None:
         if not Path(path).is_file():
             raise CardiofusionError(
                 f"{path}: no model to serve; run `dvc repro` then `cardiofusion promote`, or "
                 "pass --model models/best_multimodal_model_retrained.pth")
         self.path = Path(path)
         self.device = device
+        self.limits = limits
         self.loaded = load_model(self.path, device)
         self.model_id = model_id(self.path)
         self.form = ClinicalForm(self.loaded.spec.clinical)
@@ -104,11 +107,10 @@ class Predictor:
     @torch.no_grad()
     def _run(self, ecg: bytes, pcg: bytes, clinical: dict[str, float | None]) -> _Pass:
         try:
-            features = featurize_patient(ecg, pcg, clinical, self.loaded.spec)
-        except CardiofusionError as exc:
-            raise decoding_error(exc) from None
-        except Image.DecompressionBombError as exc:
-            raise InputError.one(ECG_FIELD, f"image too large to decode ({exc})", 413) from None
+            features = featurize_patient(ecg, pcg, clinical, self.loaded.spec, self.limits)
+        except InputRejected as exc:
+            raise rejection(exc) from None
+        self._check_clinical(features.clinical)
         inputs = {
             "ecg": torch.from_numpy(features.ecg)[None],
             "pcg": torch.from_numpy(features.pcg)[None],
@@ -116,6 +118,9 @@ class Predictor:
         }
         embeddings = self.loaded.model.embed({m: t.to(self.device) for m, t in inputs.items()})
         logit = float(self.loaded.model.fuse(embeddings)[0])
+        if math.isnan(logit):
+            raise InputError.one(None, "these inputs give no finite prediction; check the "
+                                       "clinical values' units")
         probability = _sigmoid(logit / self.temperature + self.logit_shift)
         tier = risk_tier(probability)
         prediction = Prediction(
@@ -131,6 +136,15 @@ class Predictor:
             disclaimer=DISCLAIMER,
         )
         return _Pass(features, embeddings, prediction)
+
+    def _check_clinical(self, standardized: np.ndarray) -> None:
+        """Refuse values further than MAX_Z standard deviations from the training mean: a model
+        saved without training ranges would otherwise extrapolate to any finite number."""
+        far = [name for name, columns in self._field_columns.items()
+               if columns and not (np.abs(standardized[columns]) <= MAX_Z).all()]
+        if far:
+            raise InputError([(name, f"more than {MAX_Z:g} standard deviations from the "
+                                     "training mean; check the unit") for name in far])
 
     def _contributions(self, embeddings: dict[str, torch.Tensor]) -> Contributions:
         calibrated = _CalibratedFusion(self.loaded.model.fuse, self.temperature,

@@ -1,16 +1,15 @@
-"""Uploaded files: size, name and emptiness checks, and decoder errors mapped to the form field."""
+"""Uploaded files: size, name and emptiness checks, and the input contract's refusals mapped to
+the form field and an HTTP status."""
 
 from __future__ import annotations
-
-import re
 
 from fastapi import UploadFile
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from cardiofusion.errors import CardiofusionError
-from cardiofusion.serve.errors import InputError
+from cardiofusion.inputs import InputRejected
+from cardiofusion.serve.errors import InputError, shown
 
 ECG_FIELD = "ecg_image"
 PCG_FIELD = "pcg_audio"
@@ -18,9 +17,10 @@ EXPECTED = {
     ECG_FIELD: "an ECG scan image (PNG, JPEG, TIFF, BMP ...)",
     PCG_FIELD: "a heart-sound recording (WAV, FLAC, OGG, MP3)",
 }
-# featurize's decoders name a bytes input by these labels (features/ecg.py, features/pcg.py)
-_DECODER_LABELS = {"uploaded image": ECG_FIELD, "uploaded audio": PCG_FIELD}
-_OBJECT_REPR = re.compile(r"<_io\.BytesIO object at 0x[0-9a-f]+>")
+FIELD_OF_KIND = {"image": ECG_FIELD, "recording": PCG_FIELD}
+# contract reasons (cardiofusion.inputs) that are not a plain 422
+STATUS_OF_REASON = {"image_unreadable": 415, "audio_unreadable": 415,
+                    "image_too_large": 413, "audio_too_long": 413}
 
 
 def read_upload(field: str, upload: UploadFile, max_bytes: int) -> bytes:
@@ -36,21 +36,16 @@ def read_upload(field: str, upload: UploadFile, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise too_large
     if not data:
-        raise InputError.one(field, f"{upload.filename} is empty; send {EXPECTED[field]}")
+        raise InputError.one(field, f"{shown(upload.filename)} is empty; send {EXPECTED[field]}")
     return data
 
 
-def decoding_error(exc: CardiofusionError) -> InputError:
-    """A decoder's error as a 415 (unreadable) or 422 (readable but unusable) on its field."""
-    label, _, problem = str(exc).partition(": ")
-    field = _DECODER_LABELS.get(label)
-    if field is None:
-        return InputError.one(None, str(exc))
-    problem = _OBJECT_REPR.sub("the upload", problem)
-    unreadable = "readable" in problem
-    if unreadable:
-        problem += f"; send {EXPECTED[field]}"
-    return InputError.one(field, problem, 415 if unreadable else 422)
+def rejection(exc: InputRejected) -> InputError:
+    """The contract's refusal on its form field: 415 unreadable, 413 over a budget, else 422."""
+    field = FIELD_OF_KIND[exc.kind]
+    status = STATUS_OF_REASON.get(exc.reason, 422)
+    problem = exc.detail + (f"; send {EXPECTED[field]}" if status == 415 else "")
+    return InputError.one(field, problem, status)
 
 
 class RequestSizeLimit:

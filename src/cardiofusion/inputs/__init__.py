@@ -1,0 +1,10 @@
+"""One input contract for ECG images and heart-sound recordings, shared by validate, featurize and
+the API: every bound is checked from the file header before anything expensive is decoded, and
+every refusal is an `InputRejected` with a named reason."""
+
+from cardiofusion.inputs.images import image_size, open_image
+from cardiofusion.inputs.limits import DEFAULT_LIMITS, InputLimits, InputRejected
+from cardiofusion.inputs.recordings import check_all_samples, read_recording, recording_seconds
+
+__all__ = ["DEFAULT_LIMITS", "InputLimits", "InputRejected", "check_all_samples", "image_size",
+           "open_image", "read_recording", "recording_seconds"]
