@@ -45,6 +45,12 @@ def _evaluate(params: Params, args: argparse.Namespace) -> object:
     return run_evaluate(params)
 
 
+def _crossval(params: Params, args: argparse.Namespace) -> object:
+    from cardiofusion.crossval.run import run_crossval
+
+    return run_crossval(params)
+
+
 def _report(params: Params, args: argparse.Namespace) -> object:
     from cardiofusion.reporting.report import run_report
 
@@ -77,6 +83,7 @@ COMMANDS: dict[str, tuple[Callable[[Params, argparse.Namespace], object], str]] 
     "featurize": (_featurize, "decode every file once into cached feature arrays"),
     "train": (_train, "train the multimodal model with balancing and early stopping"),
     "evaluate": (_evaluate, "test-set metrics, modality contributions and the verdict"),
+    "crossval": (_crossval, "grouped k-fold cross-validation: pooled out-of-fold figures"),
     "report": (_report, "draw the training and evaluation figures and plots/report.md"),
     "promote": (_promote, "make the retrained model the served one (if its evaluation passed)"),
     "serve": (_serve, "HTTP API and upload page for the promoted model"),

@@ -207,6 +207,16 @@ class ServeParams(_Section):
     concurrent_predictions: int = Field(2, ge=1)  # requests decoding at once; bounds memory
 
 
+class CrossvalParams(_Section):
+    folds: int = Field(0, ge=0)  # 0: off; k >= 2: grouped, stratified k-fold
+
+    @model_validator(mode="after")
+    def _off_or_at_least_two(self) -> CrossvalParams:
+        if self.folds == 1:
+            raise ValueError("crossval.folds must be 0 (off) or at least 2")
+        return self
+
+
 class CriteriaParams(_Section):
     share_range: tuple[float, float] = (20.0, 40.0)
     max_share: float = 60.0
@@ -234,6 +244,7 @@ class Params(_Section):
     train: TrainParams = TrainParams()
     contributions: ContributionParams = ContributionParams()
     evaluate: EvaluateParams = EvaluateParams()
+    crossval: CrossvalParams = CrossvalParams()
     criteria: CriteriaParams = CriteriaParams()
     report: ReportParams = ReportParams()
     serve: ServeParams = ServeParams()

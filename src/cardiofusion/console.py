@@ -169,6 +169,23 @@ def print_evaluation(e: Evaluation) -> None:
     print(f"   Verdict: {e.verdict.upper()}")
 
 
+def print_crossval(summary: Mapping[str, Any]) -> None:
+    """Pooled out-of-fold figures with intervals, shares over folds, and the verdict."""
+    pooled = summary["pooled"]
+    print(f"🔁 Cross-validation, {summary['folds']} folds: {summary['patients']} patients in "
+          f"{summary['groups']} independent groups, each tested once")
+    print("   Pooled out of fold: " + " | ".join(
+        f"{name} {f['value']:.3f} ({f['low']:.3f}-{f['high']:.3f})" for name, f in pooled.items()))
+    print("   Contributions over folds (mean, 95% CI): " + ", ".join(
+        f"{MODALITY_LABELS[m]} {c['mean']:.1f}% ({c['low']:.1f}-{c['high']:.1f})"
+        for m, c in summary["contributions"].items()))
+    marks = {"pass": "✅", "fail": "❌", "uncertain": "❔"}
+    for name, outcome in summary["checks"].items():
+        read = f" [{summary['evidence'][name]}]" if outcome != "pass" else ""
+        print(f"   {marks[outcome]} {name}{read}")
+    print(f"   Verdict over the folds: {summary['verdict'].upper()}")
+
+
 # promote
 
 

@@ -77,6 +77,15 @@ class PipelinePaths:
     def contributions(self) -> Path:
         return self.plot_data / "contributions.csv"
 
+    # crossval
+    @property
+    def crossval_metrics(self) -> Path:
+        return self.root / "metrics/crossval.json"
+
+    @property
+    def crossval_dir(self) -> Path:
+        return self.root / "data/crossval"
+
     # report
     @property
     def history_figure(self) -> Path:

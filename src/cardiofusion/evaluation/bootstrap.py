@@ -47,6 +47,20 @@ def balanced_accuracy_rows(labels: np.ndarray, predicted: np.ndarray) -> np.ndar
     return (sensitivity + specificity) / 2
 
 
+def rate_rows(among: str, right: str) -> Statistic:
+    """A rate of each row over 0/1 predictions: of the patients `among` (actual, not_actual,
+    predicted, not_predicted), the share that are also `right` (sensitivity = predicted among
+    actual; NPV = not_actual among not_predicted). 0 when none are counted."""
+
+    def statistic(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+        sets = {"actual": labels == 1, "not_actual": labels == 0,
+                "predicted": predicted == 1, "not_predicted": predicted == 0}
+        counted = sets[among]
+        return (counted & sets[right]).sum(axis=1) / np.maximum(counted.sum(axis=1), 1)
+
+    return statistic
+
+
 def share_rows(modality: int) -> Statistic:
     """Share (%) of one modality in each row, from per-patient effects (rows, patients, k)."""
 

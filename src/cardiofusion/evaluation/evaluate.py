@@ -157,7 +157,8 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
         share_range=verdict.share_range,
     )
     evaluation.save(paths.eval_metrics)
-    _write_plot_data(paths, test, labels, probabilities, tuned, fixed, used, ep.calibration_bins)
+    _write_plot_data(paths, test, labels, probabilities, tuned, fixed, used, ep.calibration_bins,
+                     aux_logits)
     print_evaluation(evaluation)
     return evaluation
 
@@ -274,8 +275,10 @@ def _write_plot_data(
     fixed: ThresholdMetrics,
     contribution_shares: MethodShares,
     bins: int,
+    aux_logits: dict[str, np.ndarray],
 ) -> None:
-    """CSV series for `dvc plots` and the report figures."""
+    """CSV series for `dvc plots` and the report figures; the per-patient predictions keep each
+    patient's group and auxiliary-head scores, so folds can be pooled."""
     fpr, tpr, thresholds = roc_curve(labels, probabilities)
     precision, recall, _ = precision_recall_curve(labels, probabilities)
     tables = {
@@ -290,10 +293,12 @@ def _write_plot_data(
         }),
         paths.predictions: pd.DataFrame({
             "patient_id": test.patient_ids,
+            "group": test.groups,
             "actual": CLASS_NAMES[labels],
             "predicted": CLASS_NAMES[(probabilities >= tuned.threshold).astype(int)],
             "predicted_at_fixed": CLASS_NAMES[(probabilities >= fixed.threshold).astype(int)],
             "probability": probabilities,
+            **{f"{m}_score": aux_logits[m] for m in MODALITIES},
         }),
     }
     for path, table in tables.items():
