@@ -12,7 +12,8 @@ split and the initialisation. Each (seed, method) runs validate, featurize, trai
 with the pipeline's own functions in its own folder under --workdir; finished runs are kept and
 not repeated, so an interrupted benchmark continues where it stopped. Prints, per run and as
 mean [min, max] over seeds: test AUROC, balanced accuracy at the tuned threshold, the three
-contribution shares, the verdict, and seconds per epoch.
+contribution shares, seconds per epoch, whether the point figures meet the success criteria, and
+the verdict (which also weighs their 95% intervals: PASS, FAIL or UNCERTAIN).
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import io
 import json
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from cardiofusion.config import MODALITIES, load_params
+from cardiofusion.config import MODALITIES, CriteriaParams, load_params
 from cardiofusion.data.validate import run_validate
 from cardiofusion.demo.generate import generate_demo
 from cardiofusion.evaluation.evaluate import run_evaluate
@@ -126,16 +128,29 @@ def _format(column: str, value: float) -> str:
     return f"{value:.3f}" if column in ("auroc", "bal_acc") else f"{value:.1f}"
 
 
+CRITERIA = CriteriaParams()
+
+
+def meets_criteria(result: dict[str, object], criteria: CriteriaParams = CRITERIA) -> bool:
+    """The success criteria on the point figures: every share in range, none above or below
+    the limits, balanced accuracy high enough (the verdict also weighs their intervals)."""
+    low, high = criteria.share_range
+    shares = [float(result[m]) for m in MODALITIES]
+    return (all(low <= s <= high for s in shares) and max(shares) <= criteria.max_share
+            and min(shares) >= criteria.min_share
+            and float(result["bal_acc"]) >= criteria.min_balanced_accuracy)
+
+
 def _row(name: str, result: dict[str, object]) -> str:
     cells = [_format(c, float(result[c])) for c in COLUMNS]
-    verdict = str(result["verdict"]).upper()
-    return f"| {name} | " + " | ".join(cells) + f" | {verdict} |"
+    point = "yes" if meets_criteria(result) else "no"
+    return f"| {name} | " + " | ".join(cells) + f" | {point} | {str(result['verdict']).upper()} |"
 
 
 def print_table(results: dict[str, list[dict[str, object]]], seeds: list[int]) -> None:
     """Every run, then mean [min, max] over seeds per method, as a Markdown table."""
-    print("\n| run | " + " | ".join(COLUMNS) + " | verdict |")
-    print("|---" * (len(COLUMNS) + 2) + "|")
+    print("\n| run | " + " | ".join(COLUMNS) + " | criteria met | verdict |")
+    print("|---" * (len(COLUMNS) + 3) + "|")
     for name, runs in results.items():
         for run in runs:
             print(_row(f"{name} seed {run['seed']}", run))
@@ -146,9 +161,11 @@ def print_table(results: dict[str, list[dict[str, object]]], seeds: list[int]) -
             low, mean, high = (_format(column, v) for v in (min(values), np.mean(values),
                                                              max(values)))
             cells.append(f"{mean} [{low}, {high}]")
-        passes = sum(r["verdict"] == "pass" for r in runs)
+        met = sum(meets_criteria(r) for r in runs)
+        verdicts = ", ".join(f"{v.upper()} {n}" for v, n in
+                             Counter(str(r["verdict"]) for r in runs).most_common())
         print(f"| **{name}**, mean [range] | " + " | ".join(cells)
-              + f" | PASS {passes}/{len(runs)} |")
+              + f" | {met}/{len(runs)} | {verdicts} |")
     for name, runs in results.items():
         median = float(np.median([float(r["auroc"]) for r in runs]))
         print(f"{name}: median AUROC {median:.3f} over seeds {', '.join(map(str, seeds))}")
