@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import io
 import json
 import os
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cardiofusion.config import MODALITIES, CriteriaParams, load_params
+from cardiofusion.config import MODALITIES, CriteriaParams, Params, load_params
 from cardiofusion.data.validate import run_validate
 from cardiofusion.demo.generate import generate_demo
 from cardiofusion.evaluation.evaluate import run_evaluate
@@ -95,14 +96,11 @@ def run_one(params_file: Path, overrides: list[str], seed: int, workdir: Path,
                                        f"demo.out_dir={data_dir / 'demo'}",
                                        f"featurize.cache_dir={workdir / 'feature_cache'}"])
     shared = PipelinePaths(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.redirect_stdout(io.StringIO()):
-        if not shared.features.is_dir():
-            if not any(o.startswith("data.csv=") for o in overrides):
-                csv = generate_demo(params.demo, params.seed)
-                params = params.model_copy(update={"data": params.data.model_copy(
-                    update={"csv": csv, "root": csv.parent})})
-            run_validate(params, shared)
-            run_featurize(params, shared)
+        with (data_dir / ".prepare.lock").open("w") as lock:  # one writer per seed's data
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            prepare(params, shared, overrides)
         paths = PipelinePaths(run_dir)
         paths.root.mkdir(parents=True, exist_ok=True)
         if not (run_dir / "data").exists():
@@ -122,6 +120,18 @@ def run_one(params_file: Path, overrides: list[str], seed: int, workdir: Path,
     result_file.write_text(json.dumps(result, indent=2))
     print(_row(f"{method} seed {seed}", result), flush=True)
     return result
+
+
+def prepare(params: Params, shared: PipelinePaths, overrides: list[str]) -> None:
+    """The seed's dataset (the demo, unless a CSV is given), manifest and features, once."""
+    if (shared.features / "spec.json").is_file():  # written last: the features are whole
+        return
+    if not any(o.startswith("data.csv=") for o in overrides):
+        csv = generate_demo(params.demo, params.seed)
+        params = params.model_copy(update={"data": params.data.model_copy(
+            update={"csv": csv, "root": csv.parent})})
+    run_validate(params, shared)
+    run_featurize(params, shared)
 
 
 def _format(column: str, value: float) -> str:
