@@ -45,7 +45,8 @@ METHODS = {
         "train.lr_multipliers.ecg=1", "train.lr_multipliers.pcg=1",
         "train.lr_multipliers.clinical=1",
     ],
-    "aux_0.5": ["train.aux_weight=0.5"],
+    "aux": ["train.balance=aux"],  # the fixed recipe: aux_weight 0.2 on every modality
+    "aux_0.5": ["train.balance=aux", "train.aux_weight=0.5"],
     "ogm_ge": ["train.balance=ogm_ge"],
     "closed_loop": ["train.balance=closed_loop"],
     "mmpareto": ["train.balance=mmpareto"],

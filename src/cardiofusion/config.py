@@ -166,14 +166,16 @@ class TrainParams(_Section):
     aux_weight: float = Field(0.2, ge=0)
     lr_multipliers: PerModality = PerModality(ecg=1.0, pcg=2.0, clinical=0.5)
     sampler: Literal["weighted", "none"] = "weighted"
-    balance: Literal["aux", "closed_loop", "mmpareto", "ogm_ge", "none"] = "aux"
+    balance: Literal["aux", "closed_loop", "mmpareto", "ogm_ge", "none"] = "closed_loop"
     ogm_alpha: float = Field(0.3, gt=0)  # strength of the OGM-GE modulation
     balance_rate: float = Field(0.5, gt=0)  # closed_loop: step of the controller per epoch
     max_modality_dropout: float = Field(0.5, ge=0, lt=1)  # closed_loop: fusion dropout cap
     min_signal_auroc: float = Field(0.55, ge=0.5, le=1)  # closed_loop: never push below this
+    balance_margin: float = Field(2.0, ge=0, le=10)  # closed_loop: keep epochs this far inside
     augment: bool = True
     modality_dropout: float = Field(0.0, ge=0, lt=1)
-    mixed_precision: bool = True  # float16 autocast on CUDA; ignored on CPU
+    # autocast dtype: auto = bf16 where the hardware runs it natively, else fp32; fp16: CUDA only
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
 
     @model_validator(mode="after")
     def _aux_needs_weight(self) -> TrainParams:

@@ -97,10 +97,11 @@ def print_class_counts(class_counts: Mapping[str, Mapping[str, int]]) -> None:
 
 
 def print_training_setup(
-    device: str, tp: TrainParams, counts: list[int], mixed_precision: bool
+    device: str, tp: TrainParams, counts: list[int], autocast: object
 ) -> None:
     """Device, batch, class distribution and the balancing recipe, before the first epoch."""
-    print(f"🖥️  Device: {device}{' (mixed precision)' if mixed_precision else ''} | "
+    precision = str(autocast).removeprefix("torch.") if autocast else "float32"
+    print(f"🖥️  Device: {device} ({precision}) | "
           f"Batch size: {tp.batch_size} | Epochs: {tp.epochs}")
     print(f"⚖️  Train class distribution: healthy {counts[0]} : abnormal {counts[1]}")
     if tp.sampler == "weighted":

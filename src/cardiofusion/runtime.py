@@ -1,8 +1,9 @@
-"""One seed for Python, NumPy and torch, and the device choice."""
+"""One seed for Python, NumPy and torch, the device choice, and the training precision."""
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,3 +25,31 @@ def pick_device(choice: str) -> torch.device:
     if choice == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device: cuda was requested but no CUDA device is available")
     return torch.device(choice)
+
+
+def pick_precision(choice: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `train.precision` (None: float32 throughout).
+
+    `auto` takes bfloat16 only where the hardware computes it natively (a CUDA card that
+    supports it, or a CPU with AVX-512 BF16 or AMX); emulated bfloat16 is slower than float32.
+    """
+    if choice == "fp32":
+        return None
+    if choice == "fp16":
+        if device.type != "cuda":
+            raise ConfigError("train.precision: fp16 needs a CUDA device; use bf16 or fp32 on CPU")
+        return torch.float16
+    if choice == "bf16":
+        return torch.bfloat16
+    native = (torch.cuda.is_bf16_supported() if device.type == "cuda"
+              else cpu_has_native_bf16())
+    return torch.bfloat16 if native else None
+
+
+def cpu_has_native_bf16() -> bool:
+    """AVX-512 BF16 or AMX, from the kernel's CPU flags (Linux; elsewhere: no)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -15,6 +15,12 @@ GradNorm (Chen et al., ICML 2018), which adapts loss weights from each task's tr
 
 A modality whose auxiliary head shows no label signal on validation (AUROC below
 `train.min_signal_auroc`) is never pushed up: forcing a share onto noise would be wrong.
+
+The controller reads an exponential moving average of the shares (half this epoch, half the
+past): one validation split's shares swing by several points from epoch to epoch, and a
+controller that chases each swing oscillates. Checkpoint selection then keeps, among the epochs
+whose validation shares lie inside the target band, the one with the lowest validation loss
+(`in_band`); only while no epoch has been inside does the plain lowest loss count.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ class ModalityWeights:
     aux: dict[str, float]
     dropout: dict[str, float]
     history: list[dict[str, dict[str, float]]] = field(default_factory=list)
+    smoothed: dict[str, float] = field(default_factory=dict)  # moving average of the shares
 
     @classmethod
     def initial(cls, tp: TrainParams) -> ModalityWeights:
@@ -48,8 +55,10 @@ class ModalityWeights:
         if tp.balance != "closed_loop":
             return
         even = 100.0 / len(MODALITIES)
+        self.smoothed = {m: 0.5 * self.smoothed.get(m, shares[m]) + 0.5 * shares[m]
+                         for m in MODALITIES}
         for m in MODALITIES:
-            excess = (shares[m] - even) / even  # -1 (no share) ... 2 (everything)
+            excess = (self.smoothed[m] - even) / even  # -1 (no share) ... 2 (everything)
             has_signal = not unimodal_auroc[m] < tp.min_signal_auroc  # NaN: undecided, push
             if excess < 0 and not has_signal:
                 continue
@@ -60,8 +69,25 @@ class ModalityWeights:
         self.history.append({"aux": dict(self.aux), "dropout": dict(self.dropout)})
 
     def state_dict(self) -> dict[str, object]:
-        return {"aux": self.aux, "dropout": self.dropout, "history": self.history}
+        return {"aux": self.aux, "dropout": self.dropout, "history": self.history,
+                "smoothed": self.smoothed}
 
     def load_state_dict(self, state: dict[str, object]) -> None:
         self.aux, self.dropout = dict(state["aux"]), dict(state["dropout"])
-        self.history = list(state["history"])
+        self.history, self.smoothed = list(state["history"]), dict(state["smoothed"])
+
+
+def in_band(shares: dict[str, float], band: tuple[float, float]) -> bool:
+    """Every modality's share inside [low, high]."""
+    return all(band[0] <= shares[m] <= band[1] for m in MODALITIES)
+
+
+def improves(loss: float, balanced: bool, best: dict[str, object], select_in_band: bool) -> bool:
+    """Whether this epoch replaces the saved model: lower validation loss, and, when selection
+    is in-band, an in-band epoch always beats an out-of-band one and never the reverse."""
+    if not select_in_band:
+        return loss < float(best["val_loss"])  # type: ignore[arg-type]
+    best_balanced = bool(best.get("in_band", False))
+    if balanced != best_balanced:
+        return balanced
+    return loss < float(best["val_loss"])  # type: ignore[arg-type]

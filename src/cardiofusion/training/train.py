@@ -8,6 +8,7 @@ validation set. `run_train` reads top to bottom: set-up, then per epoch `train_o
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -28,35 +29,51 @@ from cardiofusion.model.metrics import classification_metrics, youden_threshold
 from cardiofusion.model.network import MultimodalNet
 from cardiofusion.model.splits import SplitTensors, embed_split, load_split
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
-from cardiofusion.runtime import pick_device, seed_everything
+from cardiofusion.runtime import pick_device, pick_precision, seed_everything
 from cardiofusion.training.augment import augment_batch, drop_modalities
-from cardiofusion.training.closed_loop import ModalityWeights
+from cardiofusion.training.closed_loop import ModalityWeights, improves, in_band
+from cardiofusion.training.distributed import Ranks, join, leave
 from cardiofusion.training.mmpareto import mmpareto_backward
 from cardiofusion.training.ogm_ge import modulate_gradients, ogm_coefficients
+
+SINGLE = Ranks()  # one process: nothing to share
 
 
 def run_train(
     params: Params, resume: bool = False, paths: PipelinePaths = DEFAULT_PATHS
 ) -> dict[str, object]:
-    """Train from scratch, or continue from the last completed epoch's checkpoint."""
+    """Train from scratch, or continue from the last completed epoch's checkpoint. Under
+    torchrun, one data-parallel process of several (see training/distributed.py)."""
     tp = params.train
     generator = seed_everything(params.seed)
-    device = pick_device(params.device)
+    ranks = join(pick_device(params.device))
+    device = ranks.device(pick_device(params.device))
     features = FeatureSet.load(paths.features)
     train, val = load_split(features, "train", device), load_split(features, "val", device)
     model = MultimodalNet(params.model, features.clinical.shape[1]).to(device)
+    ranks.share_parameters(model)
     optimizer = torch.optim.AdamW(param_groups(model, tp), lr=tp.lr, weight_decay=tp.weight_decay)
-    sampler = make_sampler(train.labels, tp.sampler, generator)
     reference_rows = torch.randperm(len(train), generator=generator)[
         : params.contributions.baseline_samples
     ]
-    # float16 autocast with loss scaling on CUDA only; CPU training stays float32 and deterministic
-    mixed_precision = tp.mixed_precision and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=mixed_precision)
+    # each rank draws its own batches; one process keeps the seed's own generator
+    draws = generator if ranks.world == 1 else torch.Generator().manual_seed(
+        params.seed + 1000 * ranks.rank)
+    sampler = make_sampler(train.labels, tp.sampler, draws, ranks)
+    autocast = pick_precision(tp.precision, device)  # None: float32
+    # loss scaling only for float16, whose range is too narrow for small gradients
+    scaler = torch.amp.GradScaler(device.type, enabled=autocast is torch.float16)
     counts = torch.bincount(train.labels.long().cpu(), minlength=2).tolist()
-    print_training_setup(str(device), tp, counts, mixed_precision)
+    if ranks.main:
+        print_training_setup(f"{device} x {ranks.world}" if ranks.world > 1 else str(device),
+                             tp, counts, autocast)
 
-    best: dict[str, Any] = {"val_loss": math.inf, "epoch": 0}
+    best: dict[str, Any] = {"val_loss": math.inf, "epoch": 0, "in_band": False}
+    # closed_loop keeps the best epoch whose validation shares are inside the criteria's range,
+    # narrowed by balance_margin on each side (the test split's shares differ by a few points)
+    select_in_band = tp.balance == "closed_loop"
+    low, high = params.criteria.share_range
+    band = (low + tp.balance_margin, high - tp.balance_margin)
     stale_epochs, completed = 0, 0
     weights = ModalityWeights.initial(tp)
     if resume:
@@ -64,42 +81,55 @@ def run_train(
         best, stale_epochs, completed = state["best"], state["stale_epochs"], state["epoch"]
         scaler.load_state_dict(state["scaler"])
         weights.load_state_dict(state["modality_weights"])
-        print(f"↩️  Resuming after epoch {completed} (best so far: epoch {best['epoch']})")
+        if ranks.main:
+            print(f"↩️  Resuming after epoch {completed} (best so far: epoch {best['epoch']})")
     started = time.perf_counter()
     epoch = completed
-    with Live(dir=str(paths.live_dir), save_dvc_exp=False, dvcyaml=None, resume=resume) as live:
+    logging = (Live(dir=str(paths.live_dir), save_dvc_exp=False, dvcyaml=None, resume=resume)
+               if ranks.main else contextlib.nullcontext())
+    with logging as live:
         for epoch in range(completed + 1, tp.epochs + 1):
             trained = train_one_epoch(model, optimizer, scaler, train, sampler, tp, weights,
-                                      generator, mixed_precision)
-            checked = validate_epoch(model, val, train, reference_rows, params)
-            print_epoch(epoch, tp.epochs, trained, {"loss": checked.loss, **checked.metrics},
-                        checked.shares)
-            log_epoch(live, trained, checked, weights)
-            weights.adapt(tp, checked.shares, checked.unimodal_auroc)
+                                      draws, autocast, ranks)
+            ranks.share_parameters(model)  # BatchNorm statistics: rank 0's for everyone
+            stop = False
+            if ranks.main:
+                checked = validate_epoch(model, val, train, reference_rows, params)
+                print_epoch(epoch, tp.epochs, trained, {"loss": checked.loss, **checked.metrics},
+                            checked.shares)
+                log_epoch(live, trained, checked, weights)
+                weights.adapt(tp, checked.shares, checked.unimodal_auroc)
 
-            if checked.loss < best["val_loss"]:
-                best = _best_so_far(epoch, trained, checked)
-                stale_epochs = 0
-                info = {"epoch": epoch, "val_metrics": checked.metrics,
-                        "contributions": checked.shares}
-                save_model(paths.retrained_model, model, params.model, features.spec,
-                           checked.reference, checked.threshold, info)
-                print("   ✅ New best model!")
-            else:
-                stale_epochs += 1
-            save_training_state(paths.training_state, params, model, optimizer, generator,
-                                {"epoch": epoch, "best": best, "stale_epochs": stale_epochs,
-                                 "scaler": scaler.state_dict(),
-                                 "modality_weights": weights.state_dict()})
-            if tp.patience and stale_epochs >= tp.patience:
-                print(f"\n⏹️  Early stopping: no validation-loss improvement in "
-                      f"{tp.patience} epochs (best epoch {best['epoch']})")
+                balanced = in_band(checked.shares, band)
+                if improves(checked.loss, balanced, best, select_in_band):
+                    best = {**_best_so_far(epoch, trained, checked), "in_band": balanced}
+                    stale_epochs = 0
+                    info = {"epoch": epoch, "val_metrics": checked.metrics,
+                            "contributions": checked.shares}
+                    save_model(paths.retrained_model, model, params.model, features.spec,
+                               checked.reference, checked.threshold, info)
+                    print("   ✅ New best model!")
+                else:
+                    stale_epochs += 1
+                save_training_state(paths.training_state, params, model, optimizer, generator,
+                                    {"epoch": epoch, "best": best, "stale_epochs": stale_epochs,
+                                     "scaler": scaler.state_dict(),
+                                     "modality_weights": weights.state_dict()})
+                stop = bool(tp.patience and stale_epochs >= tp.patience)
+                if stop:
+                    print(f"\n⏹️  Early stopping: no validation-loss improvement in "
+                          f"{tp.patience} epochs (best epoch {best['epoch']})")
+            stop, modality_weights = ranks.from_main((stop, weights.state_dict()))
+            weights.load_state_dict(modality_weights)
+            if stop:
                 break
 
     summary = {**best, "epochs_run": epoch, "stopped_early": epoch < tp.epochs}
-    write_json(paths.train_metrics, summary)
-    print(f"\n🏁 Trained {epoch} epochs in {time.perf_counter() - started:.0f} s; best epoch "
-          f"{best['epoch']} saved to {paths.retrained_model}")
+    if ranks.main:
+        write_json(paths.train_metrics, summary)
+        print(f"\n🏁 Trained {epoch} epochs in {time.perf_counter() - started:.0f} s; best epoch "
+              f"{best['epoch']} saved to {paths.retrained_model}")
+    leave(ranks)
     return summary
 
 
@@ -112,7 +142,8 @@ def train_one_epoch(
     tp: TrainParams,
     weights: ModalityWeights,
     generator: torch.Generator,
-    mixed_precision: bool,
+    autocast: torch.dtype | None,
+    ranks: Ranks = SINGLE,
 ) -> dict[str, float]:
     """One pass over the (re-sampled) training set: `main + sum(aux_weight_m * aux_m)`, with
     OGM-GE modulating the encoder gradients, or MMPareto integrating them, when asked. Returns
@@ -122,7 +153,7 @@ def train_one_epoch(
     loss_sum, correct = 0.0, 0
     for rows in torch.tensor(list(sampler)).split(tp.batch_size):
         inputs, labels = load_batch(train, rows, tp.augment, generator)
-        with torch.autocast(device_type, torch.float16, enabled=mixed_precision):
+        with torch.autocast(device_type, autocast or torch.float32, enabled=autocast is not None):
             embeddings = model.embed(inputs)
             logits = model.fuse(drop_modalities(embeddings, weights.dropout, generator))
             loss = F.binary_cross_entropy_with_logits(logits, labels)
@@ -142,6 +173,7 @@ def train_one_epoch(
         if tp.balance == "ogm_ge":
             scaler.unscale_(optimizer)
             modulate_gradients(model, ogm_coefficients(aux, labels, tp.ogm_alpha), generator)
+        ranks.average_gradients(model)  # after any per-rank modulation: every rank steps alike
         scaler.step(optimizer)
         scaler.update()
         loss_sum += loss.item() * len(rows)
@@ -244,14 +276,16 @@ def param_groups(model: MultimodalNet, tp: TrainParams) -> list[dict[str, object
 
 
 def make_sampler(
-    labels: torch.Tensor, kind: str, generator: torch.Generator
+    labels: torch.Tensor, kind: str, generator: torch.Generator, ranks: Ranks = SINGLE
 ) -> WeightedRandomSampler | range:
-    """Class-balanced sampling with replacement, or the training set in order."""
+    """Class-balanced sampling with replacement (each rank draws its share of an epoch with its
+    own generator), or the training set in order (every world-th row from the rank's own)."""
     if kind == "none":
-        return range(len(labels))
+        return range(ranks.rank, len(labels), ranks.world)
     counts = torch.bincount(labels.long().cpu(), minlength=2).float()
     weights = (1.0 / counts)[labels.long().cpu()]
-    return WeightedRandomSampler(weights, len(labels), replacement=True, generator=generator)
+    return WeightedRandomSampler(weights, math.ceil(len(labels) / ranks.world), replacement=True,
+                                 generator=generator)
 
 
 def balanced_bce(logits: torch.Tensor, labels: torch.Tensor) -> float:

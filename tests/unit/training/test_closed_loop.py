@@ -6,7 +6,7 @@ import math
 import pytest
 
 from cardiofusion.config import TrainParams
-from cardiofusion.training.closed_loop import MAX_AUX_FACTOR, ModalityWeights
+from cardiofusion.training.closed_loop import MAX_AUX_FACTOR, ModalityWeights, improves, in_band
 
 TP = TrainParams(balance="closed_loop", aux_weight=0.2, balance_rate=0.5, max_modality_dropout=0.5)
 SIGNAL = {"ecg": 0.8, "pcg": 0.8, "clinical": 0.8}
@@ -57,3 +57,24 @@ def test_state_round_trips_for_resume():
     restored = ModalityWeights.initial(TP)
     restored.load_state_dict(weights.state_dict())
     assert restored == weights
+
+
+def test_an_in_band_epoch_beats_a_lower_loss_outside_the_band():
+    best = {"val_loss": 0.30, "in_band": False}
+    assert improves(0.40, True, best, select_in_band=True)  # first epoch inside the band
+    best = {"val_loss": 0.40, "in_band": True}
+    assert not improves(0.20, False, best, select_in_band=True)  # never back out of it
+    assert improves(0.35, True, best, select_in_band=True)
+    assert improves(0.20, False, best, select_in_band=False)  # other methods: loss alone
+
+
+def test_band_membership_needs_every_modality_inside():
+    assert in_band({"ecg": 22.0, "pcg": 38.0, "clinical": 40.0}, (22.0, 40.0))
+    assert not in_band({"ecg": 21.9, "pcg": 38.0, "clinical": 40.1}, (22.0, 40.0))
+
+
+def test_the_controller_reads_smoothed_shares():
+    weights = ModalityWeights.initial(TP)
+    weights.adapt(TP, {"ecg": 10.0, "pcg": 30.0, "clinical": 60.0}, SIGNAL)
+    weights.adapt(TP, {"ecg": 50.0, "pcg": 30.0, "clinical": 20.0}, SIGNAL)
+    assert weights.smoothed == pytest.approx({"ecg": 30.0, "pcg": 30.0, "clinical": 40.0})
