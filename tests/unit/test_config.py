@@ -40,7 +40,7 @@ def test_overrides_are_parsed_as_yaml():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("train.aux_weight=0", "balance=aux needs train.aux_weight > 0"),
+        ("train.aux_weight=0", "balance=closed_loop needs train.aux_weight > 0"),
         ("pcg.band_hz=[25, 1500]", "band_hz must satisfy"),
         ("data.split={train: 0.8, val: 0.3, test: 0.1}", "must sum to 1"),
     ],
