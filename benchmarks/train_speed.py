@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 import cardiofusion.training.train as train_stage
 from cardiofusion.config import MODALITIES, Params, load_params
@@ -77,6 +78,56 @@ def main() -> None:
     print(f"(d) one step of batch {params.train.batch_size}: {ours * 1000:.0f} ms here, "
           f"{seed_way * 1000:.0f} ms with four full forward passes; "
           f"{seed_way / ours:.2f}x faster (median of {COMPARED_STEPS} steps each, interleaved)")
+    _precision_figures(params)
+
+
+def _matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
+    """FLOP/s of a square matmul in `dtype`: the practical peak of this machine."""
+    a, b = torch.randn(size, size).to(dtype), torch.randn(size, size).to(dtype)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size**3 * repeats / (time.perf_counter() - start)
+
+
+VARIANTS = (("float32", None, False), ("bfloat16", torch.bfloat16, False),
+            ("float32 channels_last", None, True))
+
+
+def _precision_step(model: MultimodalNet, optimizer: torch.optim.Optimizer, data: SplitTensors,
+                    rows: torch.Tensor, params: Params, dtype: torch.dtype | None) -> None:
+    with torch.autocast("cpu", dtype or torch.float32, enabled=dtype is not None):
+        _aux_head_step(model, optimizer, data, rows, params.train.aux_weight)
+
+
+def _precision_figures(params: Params) -> None:
+    features = FeatureSet.load(FEATURES)
+    train = load_split(features, "train", torch.device("cpu"))
+    rows = torch.randperm(len(train))[: params.train.batch_size]
+    times = {}
+    for name, dtype, channels_last in VARIANTS:
+        torch.manual_seed(params.seed)
+        model = MultimodalNet(params.model, features.clinical.shape[1])
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=params.train.lr)
+        with FlopCounterMode(display=False) as counter:
+            _precision_step(model, optimizer, train, rows, params, dtype)
+        flops = counter.get_total_flops()
+        samples = []
+        for _ in range(COMPARED_STEPS):
+            start = time.perf_counter()
+            _precision_step(model, optimizer, train, rows, params, dtype)
+            samples.append(time.perf_counter() - start)
+        times[name] = statistics.median(samples)
+        peak = _matmul_peak(dtype or torch.float32)
+        achieved = flops / times[name]
+        print(f"(e) {name}: {flops / 1e9:.2f} GFLOP per step, {times[name] * 1000:.0f} ms, "
+              f"{achieved / 1e9:.1f} GFLOP/s = {achieved / peak:.0%} of the "
+              f"{peak / 1e9:.0f} GFLOP/s {str(dtype or torch.float32)[6:]} matmul peak")
+    print(f"    float32 / bfloat16 step time: {times['float32'] / times['bfloat16']:.2f}x; "
+          f"channels_last / default: {times['float32 channels_last'] / times['float32']:.2f}x")
 
 
 def _prepare(params_file: Path, workdir: Path, patients: int) -> list[str]:
