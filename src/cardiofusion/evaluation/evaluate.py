@@ -53,6 +53,7 @@ from cardiofusion.model.metrics import (
     threshold_metrics,
 )
 from cardiofusion.model.network import MultimodalNet
+from cardiofusion.model.risk_tiers import tier_evidence
 from cardiofusion.model.splits import SplitTensors, embed_split, load_split
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 from cardiofusion.runtime import pick_device, seed_everything
@@ -86,9 +87,11 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
             labels, logits, ep.calibration_bins)
     if recalibration:
         probabilities = recalibration.apply(logits).cpu().numpy()
+        val_probabilities = recalibration.apply(val_logits).cpu().numpy()
         threshold = recalibration.threshold(loaded.threshold)
     else:
         probabilities, threshold = torch.sigmoid(logits).cpu().numpy(), loaded.threshold
+        val_probabilities = torch.sigmoid(val_logits).cpu().numpy()
 
     def at_threshold(at: float) -> ThresholdMetrics:
         predicted = (probabilities >= at).astype(int)
@@ -150,6 +153,8 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
                 model, embeddings, ep.swap_delta, torch.Generator().manual_seed(params.seed),
                 recalibration),
         ),
+        risk_tiers=tier_evidence(val_probabilities, val_labels, np.asarray(val.groups)),
+        risk_tiers_test=tier_evidence(probabilities, labels, groups),
         checks=verdict.checks,
         evidence=verdict.evidence,
         exempt=verdict.exempt,

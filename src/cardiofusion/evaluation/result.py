@@ -102,6 +102,21 @@ class Calibration(_Record):
     ece_before: float
 
 
+class RiskTierEvidence(_Record):
+    """One risk tier: its probability band, what was observed in it, and the advice."""
+
+    name: str
+    low: float
+    high: float
+    patients: int
+    groups: int
+    abnormal: int
+    observed_rate: float | None  # None: no patient fell in the tier
+    rate_low: float | None
+    rate_high: float | None
+    recommendation: str
+
+
 class PredictionsVary(_Record):
     probability_std: float
     probability_mean: float
@@ -136,6 +151,8 @@ class Evaluation(_Record):
     unimodal: dict[str, LabelSignal]
     unimodal_heads_trained: bool
     predictions_vary: PredictionsVary
+    risk_tiers: list[RiskTierEvidence]  # measured on validation: what the served model shows
+    risk_tiers_test: list[RiskTierEvidence]  # the same tiers on test, as a check
     checks: dict[str, Outcome]
     evidence: dict[str, str]  # check name -> the interval it read
     exempt: dict[str, str]  # check name -> why it passes although the share is low
@@ -175,6 +192,7 @@ class EvaluationSummary(BaseModel):
     auprc: float | None = None
     balanced_accuracy: float | None = None
     contributions: dict[str, object] | None = None
+    risk_tiers: list[dict[str, object]] | None = None
 
     @classmethod
     def load(cls, path: Path, remedy: str) -> EvaluationSummary | None:

@@ -31,6 +31,7 @@ def report_markdown(
         _verdict(evaluation),
         _modalities(evaluation),
         _trust(evaluation),
+        _risk_tiers(evaluation),
         _before_after(evaluation, params, comparison),
         _figures(figures),
     ]
@@ -213,6 +214,22 @@ def _trust(e: Evaluation) -> str:
             f"Platt). On test: Brier {cal.brier_before:.3f} -> {e.brier:.3f}, ECE "
             f"{cal.ece_before:.3f} -> {e.ece:.3f}. Decisions at the tuned threshold are "
             "unchanged.")
+    return "\n".join(lines)
+
+
+def _risk_tiers(e: Evaluation) -> str:
+    """Each tier's observed abnormal rate on validation (what the API shows) and on test."""
+    lines = ["## Risk tiers and what was observed in them", "",
+             "The advice of each tier follows from the abnormal rate observed in it on "
+             "validation (95% Wilson interval over independent groups); test is the check.", "",
+             "| tier | probability | validation: abnormal / patients (rate, 95% CI) | "
+             "test: abnormal / patients | advice |", "|---|---|---|---|---|"]
+    for val, test in zip(e.risk_tiers, e.risk_tiers_test, strict=True):
+        observed = ("none" if val.observed_rate is None else
+                    f"{val.abnormal} / {val.patients} ({val.observed_rate:.0%}, "
+                    f"{val.rate_low:.0%}-{val.rate_high:.0%})")
+        lines.append(f"| {val.name} | {val.low:g}-{val.high:g} | {observed} | "
+                     f"{test.abnormal} / {test.patients} | {val.recommendation} |")
     return "\n".join(lines)
 
 

@@ -59,6 +59,7 @@ def run_promote(
     new_metrics = _test_metrics(evidence)
     payload["temperature"] = evidence.temperature
     payload["logit_shift"] = evidence.logit_shift
+    payload["risk_tiers"] = evidence.risk_tiers  # observed rates: the API's tiers and advice
     payload["info"] = {**payload["info"], "test_metrics": new_metrics,
                        "promoted_at": _utc_now().isoformat(timespec="seconds"),
                        "promoted_with_force": bool(problems)}
