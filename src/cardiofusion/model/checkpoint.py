@@ -33,6 +33,7 @@ class LoadedModel:
     threshold: float  # tuned on the validation split (Youden)
     temperature: float  # probability = sigmoid(logit / temperature + logit_shift)
     logit_shift: float  # 0.0 unless calibrated (the sampler's prior undone, Platt bias)
+    risk_tiers: list[dict[str, object]] | None  # observed rate per tier, stored by promote
     info: dict[str, object]  # epoch, validation metrics, versions
 
 
@@ -115,6 +116,7 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
             threshold=float(payload["threshold"]),
             temperature=float(payload.get("temperature", 1.0)),
             logit_shift=float(payload.get("logit_shift", 0.0)),
+            risk_tiers=payload.get("risk_tiers"),
             info={**payload["info"], "versions": payload["versions"]},
         )
     except (*_MISFITS, ValidationError) as exc:

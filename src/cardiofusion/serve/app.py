@@ -11,6 +11,7 @@ import inspect
 import os
 import threading
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,7 +35,6 @@ from cardiofusion.serve.errors import InputError
 from cardiofusion.serve.forms import EXTRA_FIELDS, limited_form_route
 from cardiofusion.serve.page import render_page
 from cardiofusion.serve.predictor import Predictor
-from cardiofusion.serve.risk import RISK_TIERS
 from cardiofusion.serve.schemas import DetailedPrediction, Health, Prediction, Problem, RiskLevel
 from cardiofusion.serve.uploads import (
     ECG_FIELD,
@@ -115,8 +115,7 @@ def create_app(model_path: Path, params: Params) -> FastAPI:
     @app.get("/risk-levels", response_model=list[RiskLevel], dependencies=protected,
              responses={401: ERROR_RESPONSES[401]})
     def risk_levels() -> list[RiskLevel]:
-        return [RiskLevel(name=t.name, low=t.low, high=t.high, recommendation=t.recommendation)
-                for t in RISK_TIERS]
+        return [RiskLevel.model_validate(asdict(tier)) for tier in predictor.tiers]
 
     ecg_upload = Annotated[UploadFile, File(description=EXPECTED[ECG_FIELD])]
     pcg_upload = Annotated[UploadFile, File(description=EXPECTED[PCG_FIELD])]

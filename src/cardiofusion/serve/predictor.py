@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from cardiofusion.model.checkpoint import CLASS_NAMES, load_model, model_id
 from cardiofusion.model.contributions import shapley_values
 from cardiofusion.serve.clinical_form import ClinicalForm
 from cardiofusion.serve.errors import InputError
-from cardiofusion.serve.risk import DISCLAIMER, risk_tier
+from cardiofusion.serve.risk import DISCLAIMER, risk_tier, served_tiers
 from cardiofusion.serve.schemas import (
     ClinicalInfluence,
     Confidence,
@@ -80,6 +80,7 @@ class Predictor:
         # probability = sigmoid(logit / temperature + logit_shift), fitted by evaluate
         self.temperature = self.loaded.temperature
         self.logit_shift = self.loaded.logit_shift
+        self.tiers = served_tiers(self.loaded.risk_tiers)
         self._threshold_logit = _logit(self.loaded.threshold)
         # the stored threshold is on the uncalibrated scale; map it so decisions do not move
         self.threshold = _sigmoid(self._threshold_logit / self.temperature + self.logit_shift)
@@ -122,14 +123,13 @@ class Predictor:
             raise InputError.one(None, "these inputs give no finite prediction; check the "
                                        "clinical values' units")
         probability = _sigmoid(logit / self.temperature + self.logit_shift)
-        tier = risk_tier(probability)
+        tier = risk_tier(probability, self.tiers)
         prediction = Prediction(
             model_id=self.model_id,
             probability=probability,
             predicted_class=CLASS_NAMES[int(logit >= self._threshold_logit)],
             threshold=self.threshold,
-            risk_level=RiskLevel(name=tier.name, low=tier.low, high=tier.high,
-                                 recommendation=tier.recommendation),
+            risk_level=RiskLevel.model_validate(asdict(tier)),
             clinical_values=clinical,
             imputed=[name for name, value in clinical.items() if value is None],
             pcg_padded=features.pcg_padded,

@@ -1,12 +1,20 @@
-"""Five risk tiers over the predicted probability of an abnormal heart, each with what to do next.
+"""The risk tiers the API serves: probability bands with the abnormal rate evaluate observed in
+each on validation, and advice that follows from that rate (model/risk_tiers.py).
 
-The tiers read the probability, the class reads the tuned threshold: a patient can be classed
-abnormal at a "low" probability when the threshold is low, and the page shows both.
+The tiers read the calibrated probability, the class reads the tuned threshold: a patient can be
+classed abnormal at a "low" probability when the threshold is low, and the page shows both. A
+model that was never evaluated and promoted carries no evidence, and its tiers say so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+
+from cardiofusion.model.risk_tiers import TIERS, tier_index
+
+NO_EVIDENCE = ("This model carries no measured abnormal rate for its tiers (it was not "
+               "promoted after evaluation): read the probability only with clinical review.")
+DISCLAIMER = "Decision support only: a clinician must confirm any finding."
 
 
 @dataclass(frozen=True)
@@ -15,26 +23,20 @@ class RiskTier:
     low: float  # inclusive
     high: float  # exclusive, except 1.0
     recommendation: str
+    patients: int = 0  # validation patients in the tier
+    observed_rate: float | None = None  # their abnormal share
+    rate_low: float | None = None
+    rate_high: float | None = None
 
 
-RISK_TIERS = (
-    RiskTier("very low", 0.0, 0.2,
-             "Routine care; this screen gives no reason for cardiology follow-up."),
-    RiskTier("low", 0.2, 0.4,
-             "Routine follow-up; repeat the screen at the next scheduled visit."),
-    RiskTier("moderate", 0.4, 0.6,
-             "Clinical review advised: repeat the ECG and auscultation, consider referral."),
-    RiskTier("high", 0.6, 0.8,
-             "Refer for cardiology assessment (e.g. echocardiography) soon."),
-    RiskTier("very high", 0.8, 1.0,
-             "Prompt cardiology referral; review the ECG and heart-sound findings now."),
-)
-
-DISCLAIMER = "Decision support only: a clinician must confirm any finding."
+def served_tiers(evidence: list[dict[str, object]] | None) -> tuple[RiskTier, ...]:
+    """The model's measured tiers, or the bands without evidence."""
+    if not evidence:
+        return tuple(RiskTier(name, low, high, NO_EVIDENCE) for name, low, high in TIERS)
+    names = {f.name for f in fields(RiskTier)}
+    return tuple(RiskTier(**{k: v for k, v in tier.items() if k in names})  # type: ignore[arg-type]
+                 for tier in evidence)
 
 
-def risk_tier(probability: float) -> RiskTier:
-    for tier in RISK_TIERS:
-        if probability < tier.high:
-            return tier
-    return RISK_TIERS[-1]
+def risk_tier(probability: float, tiers: tuple[RiskTier, ...]) -> RiskTier:
+    return tiers[tier_index(probability)]

@@ -16,6 +16,11 @@ class RiskLevel(_Body):
     low: float = Field(description="inclusive lower bound of the probability")
     high: float = Field(description="exclusive upper bound (1.0 inclusive)")
     recommendation: str
+    patients: int = Field(0, description="validation patients in this tier")
+    observed_rate: float | None = Field(
+        None, description="share of them that were abnormal (null: no evidence)")
+    rate_low: float | None = Field(None, description="95% interval of the observed rate")
+    rate_high: float | None = None
 
 
 class Prediction(_Body):

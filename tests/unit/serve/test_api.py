@@ -64,6 +64,9 @@ def test_risk_levels_are_five_tiers_covering_zero_to_one(client):
     assert [t["name"] for t in tiers] == ["very low", "low", "moderate", "high", "very high"]
     assert [t["low"] for t in tiers] == [0.0, 0.2, 0.4, 0.6, 0.8] and tiers[-1]["high"] == 1.0
     assert all(t["recommendation"] for t in tiers)
+    # the retrained file was never evaluated and promoted: no tier claims an observed rate
+    assert all(t["observed_rate"] is None and "no measured abnormal rate" in t["recommendation"]
+               for t in tiers)
 
 
 def test_prediction_class_and_risk_follow_the_probability(client, patients):
