@@ -54,9 +54,11 @@ class ClinicalEncoder:
         )
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """float32 (rows x features); unseen categories encode as missing."""
+        """float32 (rows x features); unseen categories encode as missing. A value beyond float32
+        becomes inf, which the callers refuse (validate's ranges, the API's distance check)."""
         raw = self._encode(frame)
-        return ((raw - np.asarray(self.means)) / np.asarray(self.stds)).astype(np.float32)
+        with np.errstate(over="ignore"):
+            return ((raw - np.asarray(self.means)) / np.asarray(self.stds)).astype(np.float32)
 
     def transform_row(self, row: Mapping[str, float | None]) -> np.ndarray:
         """One patient's values (None or NaN = missing) → float32 vector."""
