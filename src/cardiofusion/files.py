@@ -40,3 +40,11 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def write_metrics(metrics: str | Path, details: str | Path, record: dict[str, Any],
+                  headline: list[str]) -> None:
+    """The whole record to `details` (plain JSON), the `headline` keys to `metrics` (a DVC
+    metrics file): `dvc exp show` then compares a few figures, not every detail."""
+    write_json(details, record)
+    write_json(metrics, {key: record[key] for key in headline if key in record})

@@ -21,7 +21,7 @@ from torch.utils.data import WeightedRandomSampler
 from cardiofusion.config import MODALITIES, Params, TrainParams
 from cardiofusion.console import print_epoch, print_training_setup
 from cardiofusion.features.dataset import FeatureSet
-from cardiofusion.files import write_json
+from cardiofusion.files import write_metrics
 from cardiofusion.model.checkpoint import load_training_state, save_model, save_training_state
 from cardiofusion.model.contributions import baseline_embeddings, blank_embeddings, modality_shares
 from cardiofusion.model.metrics import classification_metrics, youden_threshold
@@ -31,6 +31,8 @@ from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 from cardiofusion.runtime import pick_device, seed_everything
 from cardiofusion.training.augment import augment_batch, drop_modalities
 from cardiofusion.training.ogm_ge import modulate_gradients, ogm_coefficients
+
+TRAIN_HEADLINE = ["epoch", "val_auroc"]  # metrics/train.json; the rest in reports/training.json
 
 
 def run_train(
@@ -91,7 +93,7 @@ def run_train(
                 break
 
     summary = {**best, "epochs_run": epoch, "stopped_early": epoch < tp.epochs}
-    write_json(paths.train_metrics, summary)
+    write_metrics(paths.train_metrics, paths.train_details, summary, TRAIN_HEADLINE)
     print(f"\n🏁 Trained {epoch} epochs in {time.perf_counter() - started:.0f} s; best epoch "
           f"{best['epoch']} saved to {paths.retrained_model}")
     return summary
