@@ -72,7 +72,7 @@ def _serve(params: Params, args: argparse.Namespace) -> object:
         from cardiofusion.serve.registry import model_at_stage
 
         model = model_at_stage(args.stage)
-    return run_server(model, params.model_copy(update={"serve": serve}), args.params)
+    return run_server(model, params.model_copy(update={"serve": serve}), args.params, args.set)
 
 
 # Imports happen inside each command so `cardiofusion validate` does not pay for torch.

@@ -6,6 +6,7 @@ from html import escape
 from importlib.resources import files
 
 from cardiofusion.serve.clinical_form import ClinicalField, ClinicalForm
+from cardiofusion.serve.clinical_labels import readable
 
 
 def render_page(form: ClinicalForm, model_id: str, api_key_env: str | None) -> str:
@@ -28,5 +29,8 @@ def _input(field: ClinicalField) -> str:
         control = f'<select name="{name}">{"".join(options)}</select>'
     else:
         control = f'<input type="number" step="any" name="{name}">'
-    return (f'      <label>{escape(field.name)} {control}'
+    title, unit = readable(field.name)
+    unit_text = f" ({escape(unit)})" if unit else ""
+    return (f'      <label><span class="field-name">{escape(title)}{unit_text}</span> '
+            f'<code class="column">{escape(field.name)}</code> {control}'
             f'<span class="hint">{escape(field.describe())}</span></label>')
