@@ -72,8 +72,12 @@ def model_at_stage(stage: str, repo: Path = Path(".")) -> Path:
     """A servable file of the version GTO assigns to `stage`: the model of that commit plus
     its evaluation's temperature and test metrics (as `promote` writes them)."""
     from gto import api
+    from gto.exceptions import ArtifactNotFound
 
-    found = api.find_versions_in_stage(repo, ARTIFACT, stage)
+    try:
+        found = api.find_versions_in_stage(repo, ARTIFACT, stage)
+    except ArtifactNotFound:  # no version registered at all
+        found = None
     if not found:
         raise CardiofusionError(f"no version of {ARTIFACT} is in stage {stage!r}; "
                                 "`cardiofusion promote` assigns prod (`gto show` lists them)")
@@ -110,8 +114,13 @@ def _model_at(repo: Path, commit: str) -> Path:
 
 def _version_at(repo: Path, commit: str) -> str | None:
     from gto import api
+    from gto.exceptions import ArtifactNotFound
 
-    for artifact in api.show(repo, ARTIFACT, table=False):
+    try:
+        shown = api.show(repo, ARTIFACT, table=False)
+    except ArtifactNotFound:  # nothing registered yet
+        return None
+    for artifact in shown:
         if artifact["commit_hexsha"] == commit and artifact.get("registrations"):
             return str(artifact["version"])
     return None
