@@ -188,7 +188,7 @@ class CriteriaParams(_Section):
 
 class ReportParams(_Section):
     replaced_shares: PerModality = PerModality(ecg=0.0, pcg=0.2, clinical=99.8)
-    compare_with: Path | None = None  # a saved eval.json of another run (e.g. naive training)
+    compare_with: Path | None = None  # a saved reports/evaluation.json of another run
     compare_label: str = "naive training"
 
 
