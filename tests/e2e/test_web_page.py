@@ -80,3 +80,5 @@ def test_uploading_the_three_inputs_on_the_page_shows_a_result(page_url, browser
     assert browser.find_element(By.ID, "probability").text.endswith("%")
     assert len(browser.find_elements(By.CSS_SELECTOR, "#bar div")) == 3
     assert "threshold" in browser.find_element(By.ID, "confidence").text
+    influence = browser.find_elements(By.CSS_SELECTOR, "#clinical tbody tr td:first-child")
+    assert influence and all(" · " in cell.text for cell in influence)  # name · column

@@ -70,3 +70,10 @@ def test_factory_without_arguments_reads_the_environment(tiny_trained, monkeypat
     with TestClient(factory()) as client:
         health = client.get("/health").json()
     assert health["model_path"] == MODEL and health["device"] == "cpu"
+
+
+def test_page_labels_clinical_fields_with_names_units_and_the_column(client):
+    page = client.get("/").text
+    assert ('Resting blood pressure (mm Hg)</span> <code class="column">trtbps</code>'
+            in page)
+    assert '"thalachh": "Maximum heart rate achieved (beats/min)"' in page  # influence table
