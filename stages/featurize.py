@@ -1,7 +1,12 @@
 """DVC stage `featurize`: runs `cardiofusion featurize` with params.yaml."""
 
 import sys
+from pathlib import Path
 
-from cardiofusion.cli import main
+# this workspace's code, also in the copies `dvc exp run --queue/--temp` run in (an installed
+# cardiofusion would be the code of the clone it was installed from)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from cardiofusion.cli import main  # noqa: E402
 
 sys.exit(main(["featurize", *sys.argv[1:]]))

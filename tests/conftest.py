@@ -32,6 +32,7 @@ def tiny_overrides(out_dir: Path) -> list[str]:
         f"data.csv={out_dir}/metadata.csv",
         f"data.root={out_dir}",
         "featurize.n_jobs=1",
+        "featurize.cache_dir=data/featurize_cache",  # per test folder, never the user's cache
         "train.epochs=2",
     ]
 

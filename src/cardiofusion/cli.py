@@ -60,20 +60,25 @@ def _report(params: Params, args: argparse.Namespace) -> object:
 def _promote(params: Params, args: argparse.Namespace) -> object:
     from cardiofusion.serve.promote import run_promote
 
-    return run_promote(params, force=args.force)
+    return run_promote(params, force=args.force, stage=args.stage or None)
 
 
 def _serve(params: Params, args: argparse.Namespace) -> object:
     from cardiofusion.serve import run_server
 
-    flags = {"model": args.model, "host": args.host, "port": args.port}
+    flags = {"model": args.model, "host": args.host, "port": args.port, "workers": args.workers}
     given = {key: value for key, value in flags.items() if value is not None}
     try:
         serve = ServeParams.model_validate({**params.serve.model_dump(), **given})
     except ValidationError as exc:
         error = exc.errors()[0]
         raise ConfigError(f"--{error['loc'][0]}: {error['msg']}") from None
-    return run_server(serve.model, params.model_copy(update={"serve": serve}))
+    model = serve.model
+    if args.stage:
+        from cardiofusion.serve.registry import model_at_stage
+
+        model = model_at_stage(args.stage)
+    return run_server(model, params.model_copy(update={"serve": serve}), args.params, args.set)
 
 
 # Imports happen inside each command so `cardiofusion validate` does not pay for torch.
@@ -108,10 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "promote":
             sub.add_argument("--force", action="store_true",
                              help="promote even if the evaluation failed, is missing or stale")
+            sub.add_argument("--stage", default="prod",
+                             help="registry stage to assign with GTO (prod); '' = no registry")
         if name == "serve":
             sub.add_argument("--model", help="model file (serve.model)")
             sub.add_argument("--host", help="interface to listen on (serve.host)")
             sub.add_argument("--port", type=int, help="port (serve.port)")
+            sub.add_argument("--workers", type=int, help="worker processes (serve.workers)")
+            sub.add_argument("--stage", help="serve the registry's model at this GTO stage "
+                                             "(e.g. prod) instead of serve.model")
     return parser
 
 
@@ -129,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted: files are written atomically, nothing half-written was left; "
-              "continue training with `cardiofusion train --resume`", file=sys.stderr)
+              "continue training with `cardiofusion train --resume && dvc commit -f train && "
+              "dvc repro` (README: Resuming)", file=sys.stderr)
         return 130
     return 0
 

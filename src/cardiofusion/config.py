@@ -7,6 +7,7 @@ and the closest valid one instead of being ignored or failing deep inside a stag
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -145,7 +146,14 @@ class ClinicalParams(_Section):
 
 class FeaturizeParams(_Section):
     n_jobs: int = Field(2, ge=1)
-    cache_dir: Path = Path("data/featurize_cache")  # per-file features reused across runs
+    # per-file features reused across runs; outside the workspace so that `dvc exp run --queue`
+    # and `--temp` workspaces (copies of the project) reuse them too
+    cache_dir: Path = Path("~/.cache/cardiofusion/features")
+
+    @property
+    def cache_path(self) -> Path:
+        """cache_dir with `~` and `$VARIABLES` expanded (relative: to the working folder)."""
+        return Path(os.path.expandvars(self.cache_dir)).expanduser()
 
 
 class ModelParams(_Section):
@@ -204,6 +212,7 @@ class ServeParams(_Section):
     model: Path = Path("models/best_multimodal_model.pth")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1)  # uvicorn worker processes, each with its own model copy
     max_upload_mb: float = Field(20.0, gt=0)
     api_key_env: str = "CARDIOFUSION_API_KEY"  # when this variable is set, requests must send it
     concurrent_predictions: int = Field(2, ge=1)  # requests decoding at once; bounds memory
@@ -228,7 +237,7 @@ class CriteriaParams(_Section):
 
 class ReportParams(_Section):
     replaced_shares: PerModality = PerModality(ecg=0.0, pcg=0.2, clinical=99.8)
-    compare_with: Path | None = None  # a saved eval.json of another run (e.g. naive training)
+    compare_with: Path | None = None  # a saved reports/evaluation.json of another run
     compare_label: str = "naive training"
 
 

@@ -191,14 +191,15 @@ def print_crossval(summary: Mapping[str, Any]) -> None:
 
 
 def print_promotion(promotion: Promotion, source: Path, temperature: float) -> None:
-    """What was promoted, what was kept, and the served metrics old -> new."""
+    """What was promoted, its registry version, and the served metrics old -> new."""
     for problem in promotion.forced_past:
         print(f"⚠️  --force: {problem}")
     print(f"✅ Promoted {source} (model {promotion.source_id}) → "
           f"{promotion.target} (model {promotion.target_id})")
-    if promotion.backup is not None:
-        print(f"   Previous model kept as {promotion.backup}")
-    else:
+    if promotion.version is not None:
+        print(f"   Registered as {promotion.version}, stage {promotion.stage} "
+              "(`gto show`; earlier versions stay registered for a rollback)")
+    if promotion.old_metrics is None:
         print("   No model was promoted before")
     old, new = promotion.old_metrics or {}, promotion.new_metrics
     for key, label in (("auroc", "AUROC"), ("auprc", "AUPRC"),

@@ -91,3 +91,10 @@ def file_digest(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
     except OSError as exc:
         raise CardiofusionError(f"{path}: cannot be read ({exc.strerror})") from None
     return digest.hexdigest()
+
+def write_metrics(metrics: str | Path, details: str | Path, record: dict[str, Any],
+                  headline: list[str]) -> None:
+    """The whole record to `details` (plain JSON), the `headline` keys to `metrics` (a DVC
+    metrics file): `dvc exp show` then compares a few figures, not every detail."""
+    write_json(details, record)
+    write_json(metrics, {key: record[key] for key in headline if key in record})

@@ -2,7 +2,8 @@
 
 dvc.yaml declares the same files as stage outputs (a test keeps the two in step). Stages receive
 a `PipelinePaths` instead of importing each other's constants, so a stage's imports stay its
-own, and a test can point a whole pipeline at a temporary folder.
+own, and a test can point a whole pipeline at a temporary folder. `metrics/*.json` (DVC metrics)
+hold the headline figures only; the full records beside them are plain JSON under `reports/`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ class PipelinePaths:
     def validation_metrics(self) -> Path:
         return self.root / "metrics/validation.json"
 
+    @property
+    def validation_details(self) -> Path:
+        return self.root / "reports/validation.json"
+
     # featurize
     @property
     def features(self) -> Path:
@@ -45,6 +50,10 @@ class PipelinePaths:
         return self.root / "metrics/train.json"
 
     @property
+    def train_details(self) -> Path:
+        return self.root / "reports/training.json"
+
+    @property
     def live_dir(self) -> Path:
         return self.root / "dvclive/train"
 
@@ -52,6 +61,10 @@ class PipelinePaths:
     @property
     def eval_metrics(self) -> Path:
         return self.root / "metrics/eval.json"
+
+    @property
+    def eval_details(self) -> Path:
+        return self.root / "reports/evaluation.json"
 
     @property
     def plot_data(self) -> Path:
@@ -81,6 +94,10 @@ class PipelinePaths:
     @property
     def crossval_metrics(self) -> Path:
         return self.root / "metrics/crossval.json"
+
+    @property
+    def crossval_details(self) -> Path:
+        return self.root / "reports/crossval.json"
 
     @property
     def crossval_dir(self) -> Path:

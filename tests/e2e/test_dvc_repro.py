@@ -26,11 +26,11 @@ REPO = Path(__file__).resolve().parents[2]
 STAGES = ["demo_data", "validate", "featurize", "train", "evaluate", "report"]
 
 
-def _tiny_params() -> dict:
+def _tiny_params(feature_cache: Path) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["demo"] |= {"patients": 40, "abnormal_fraction": 0.7, "pcg_seconds": [4, 9],
                        "n_jobs": 1}
-    params["featurize"]["n_jobs"] = 1
+    params["featurize"] |= {"n_jobs": 1, "cache_dir": str(feature_cache)}  # outside, like ~
     params["train"] |= {"epochs": 3, "patience": 0}
     return params
 
@@ -54,7 +54,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("src", "stages"):
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "dvc.yaml", root)
-    (root / "params.yaml").write_text(yaml.safe_dump(_tiny_params(), sort_keys=False))
+    cache = tmp_path_factory.mktemp("feature_cache")
+    (root / "params.yaml").write_text(yaml.safe_dump(_tiny_params(cache), sort_keys=False))
     _run("git", "init", "-q", cwd=root)
     _run("dvc", "init", "-q", cwd=root)
     _run("dvc", "config", "core.analytics", "false", cwd=root)
@@ -69,7 +70,7 @@ def test_repro_builds_model_metrics_and_figure(project):
     assert (project / "models/best_multimodal_model_retrained.pth").is_file()
     for name in ("validation", "train", "eval"):
         assert json.loads((project / f"metrics/{name}.json").read_text())
-    evaluation = json.loads((project / "metrics/eval.json").read_text())
+    evaluation = json.loads((project / "reports/evaluation.json").read_text())
     assert sum(evaluation["contributions"]["ablation"].values()) == pytest.approx(100)
     assert evaluation["verdict"] in ("pass", "fail", "uncertain") and evaluation["checks"]
     for name in ("training_history", "evaluation", "modalities"):
@@ -118,3 +119,21 @@ def test_experiment_metrics_diff_and_plots(project):
         assert series in page
     _run("dvc", "plots", "diff", "HEAD", "-o", "diff_html", cwd=project)
     assert "fpr" in (project / "diff_html/index.html").read_text()
+
+
+def test_temporary_experiment_reuses_the_features(project):
+    """A `--temp` (or queued) workspace is a copy of the project: featurize must not run again
+    there, and the experiment table stays small."""
+    _run("git", "add", "-A", cwd=project)
+    _run("git", "commit", "-qm", "before the temporary experiment", cwd=project)
+    output = _run("dvc", "exp", "run", "--temp", "-S", "train.aux_weight=0.4", cwd=project)
+    assert _ran(output) == ["train", "evaluate", "report"]
+    shown = json.loads(_run("dvc", "metrics", "show", "--json", cwd=project))
+    files = next(iter(shown.values()))["data"]
+    leaves = {name: _leaves(entry["data"]) for name, entry in files.items()}
+    assert set(leaves) == {"metrics/validation.json", "metrics/train.json", "metrics/eval.json"}
+    assert sum(leaves.values()) == 3 + 2 + 7  # headline only: the experiment table stays small
+
+
+def _leaves(node: object) -> int:
+    return sum(map(_leaves, node.values())) if isinstance(node, dict) else 1

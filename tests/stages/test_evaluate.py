@@ -162,7 +162,7 @@ def evaluated(tiny_trained, tiny_params, tmp_path_factory):
 
 
 def test_eval_json_keeps_the_contract(evaluated):
-    report = json.loads((evaluated / "metrics/eval.json").read_text())
+    report = json.loads((evaluated / "reports/evaluation.json").read_text())
     model_path = evaluated / "models/best_multimodal_model_retrained.pth"
     assert report["model_id"] == model_id(model_path)
     outcomes = set(report["checks"].values())
@@ -186,8 +186,16 @@ def test_eval_json_keeps_the_contract(evaluated):
     assert report["fixed_threshold"]["threshold"] == 0.5
 
 
+def test_metrics_file_holds_the_headline_of_the_evaluation(evaluated):
+    details = json.loads((evaluated / "reports/evaluation.json").read_text())
+    headline = json.loads((evaluated / "metrics/eval.json").read_text())
+    assert set(headline) == {"verdict", "auroc", "balanced_accuracy", "ece", "contributions"}
+    assert headline["contributions"] == details["contributions"]["ablation"]
+    assert all(headline[key] == details[key] for key in ("verdict", "auroc", "ece"))
+
+
 def test_calibration_moves_the_threshold_but_no_decision(evaluated):
-    report = json.loads((evaluated / "metrics/eval.json").read_text())
+    report = json.loads((evaluated / "reports/evaluation.json").read_text())
     loaded = load_model(evaluated / "models/best_multimodal_model_retrained.pth")
     assert loaded.temperature == 1.0  # the train stage's output is left as it was
     temperature, shift = report["temperature"], report["logit_shift"]

@@ -33,7 +33,7 @@ def test_report_writes_every_figure(reported):
 
 def test_report_markdown_ties_verdict_checks_and_figures_together(reported):
     text = (reported / "plots/report.md").read_text()
-    evaluation = json.loads((reported / "metrics/eval.json").read_text())
+    evaluation = json.loads((reported / "reports/evaluation.json").read_text())
     assert f"**Verdict: {evaluation['verdict'].upper()}**" in text
     for name in evaluation["checks"]:
         assert f"`{name}`" in text
@@ -48,7 +48,7 @@ def test_report_adds_a_column_for_a_saved_evaluation(reported, tiny_params, tmp_
     from cardiofusion.reporting.report import run_report
 
     saved = tmp_path / "naive_eval.json"
-    evaluation = json.loads((reported / "metrics/eval.json").read_text())
+    evaluation = json.loads((reported / "reports/evaluation.json").read_text())
     evaluation["auroc"] = 0.123
     saved.write_text(json.dumps(evaluation))
     params = tiny_params.model_copy(update={"report": tiny_params.report.model_copy(
@@ -72,7 +72,7 @@ def test_report_says_when_a_modality_has_no_signal_and_when_the_splits_disagree(
         reported, tiny_params):
     from cardiofusion.reporting.markdown import report_markdown
 
-    evaluation = json.loads((reported / "metrics/eval.json").read_text())
+    evaluation = json.loads((reported / "reports/evaluation.json").read_text())
     for diagnostic in evaluation["unimodal"].values():
         diagnostic["label_signal"] = diagnostic["validation"]["label_signal"] = True
     ecg = evaluation["unimodal"]["ecg"]

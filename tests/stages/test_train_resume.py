@@ -44,7 +44,7 @@ def test_resumed_run_matches_an_uninterrupted_one(featurized, monkeypatch):
     resumed = run_train(featurized, resume=True)
 
     assert resumed == uninterrupted
-    assert json.loads(Path("metrics/train.json").read_text()) == uninterrupted
+    assert json.loads(Path("reports/training.json").read_text()) == uninterrupted
     assert [line.split("\t")[-1] for line in _history().splitlines()] == losses
 
 

@@ -35,7 +35,7 @@ def _params(base: Params, csv, **validate) -> Params:
 
 def test_every_problem_is_reported_by_line_and_dropped(tiny_params, messy_csv, capsys):
     manifest = run_validate(_params(tiny_params, messy_csv))
-    report = json.loads(Path("metrics/validation.json").read_text())
+    report = json.loads(Path("reports/validation.json").read_text())
     assert report["rows_in"] == 40
     assert report["rows_kept"] == 35
     assert report["problems_by_reason"] == {

@@ -23,7 +23,7 @@ def _run(base: Params, tiny_demo, table: pd.DataFrame, tmp_path, **data) -> pd.D
 
 
 def _report(tmp_path) -> dict:
-    return json.loads((tmp_path / "out/metrics/validation.json").read_text())
+    return json.loads((tmp_path / "out/reports/validation.json").read_text())
 
 
 def _table(tiny_demo) -> pd.DataFrame:

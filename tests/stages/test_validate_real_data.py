@@ -105,7 +105,7 @@ def test_real_files_validate_and_each_corrupt_copy_is_named(real_data, tmp_path,
     }
     for pid, message in expected.items():
         assert f"({pid})" in out and message in out, pid
-    report = json.loads(Path("metrics/validation.json").read_text())
+    report = json.loads(Path("reports/validation.json").read_text())
     assert report["rows_kept"] == 8
     assert report["problems_by_reason"] == {
         "file_empty": 1, "image_unreadable": 1, "audio_truncated": 1, "audio_too_short": 1,
@@ -133,7 +133,7 @@ def test_each_row_reason_is_reported(tiny_demo, tmp_path, monkeypatch, edit, rea
         clinical={"categorical": []},
     )
     assert main(["validate", "--params", str(params)]) == 0
-    report = json.loads(Path("metrics/validation.json").read_text())
+    report = json.loads(Path("reports/validation.json").read_text())
     assert report["problems_by_reason"] == {reason: 1}
     assert report["rows_kept"] == 39
 

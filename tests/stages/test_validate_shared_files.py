@@ -56,7 +56,7 @@ def test_one_scan_under_five_spellings_is_one_group_in_one_split(
     sharing = manifest.iloc[:6]
     assert sharing["group"].nunique() == 1
     assert sharing["split"].nunique() == 1
-    summary = json.loads((tmp_path / "out/metrics/validation.json").read_text())["shared_files"]
+    summary = json.loads((tmp_path / "out/reports/validation.json").read_text())["shared_files"]
     assert summary["rows_sharing_a_file"] == 6
     assert summary["groups"] == 35
     assert summary["largest_group"] == 6

@@ -5,7 +5,8 @@ the train and evaluate stages unchanged in its own folder: early stopping, thres
 calibration come from the fold's inner validation split, and the fold's test patients are seen
 by nothing before evaluation. A finished fold is kept, so an interrupted run continues from the
 last finished fold. `metrics/crossval.json` holds the pooled out-of-fold figures with
-group-aware 95% intervals, each modality's share over folds, and the verdict over the folds.
+group-aware 95% intervals, each modality's share over folds, and the verdict over the folds;
+`reports/crossval.json` adds every fold, unimodal AUROC and the checks.
 
 The clinical standardization and imputation statistics come from featurize's train split, not
 the fold's: they are label-free, and recomputing them per fold would mean featurizing k times.
@@ -36,10 +37,12 @@ from cardiofusion.evaluation.diagnostics import label_signal
 from cardiofusion.evaluation.evaluate import run_evaluate
 from cardiofusion.evaluation.verdict import judge
 from cardiofusion.features.dataset import FeatureSet
-from cardiofusion.files import write_json
+from cardiofusion.files import write_json, write_metrics
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 from cardiofusion.training.train import run_train
 
+HEADLINE = ["folds", "verdict", "pooled", "contributions"]  # metrics/crossval.json; the rest:
+# reports/crossval.json
 LINKED = ("ecg.npy", "pcg.npy", "clinical.npy", "spec.json")
 RATES = {  # name: (rows counted, rows among them that count as right)
     "sensitivity": ("actual", "predicted"),
@@ -54,7 +57,7 @@ def run_crossval(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> dict[s
     k = params.crossval.folds
     if k == 0:
         summary: dict[str, object] = {"folds": 0, "note": "off (set crossval.folds, e.g. 5)"}
-        write_json(paths.crossval_metrics, summary)
+        write_metrics(paths.crossval_metrics, paths.crossval_details, summary, HEADLINE)
         print("⏭️  Cross-validation is off (crossval.folds: 0)")
         return summary
     features = FeatureSet.load(paths.features)
@@ -66,7 +69,7 @@ def run_crossval(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> dict[s
                                         disable=not _is_tty()), start=1):
         results.append(_fold(params, paths, features, number, split, fingerprint))
     summary = pool(results, params, k)
-    write_json(paths.crossval_metrics, summary)
+    write_metrics(paths.crossval_metrics, paths.crossval_details, summary, HEADLINE)
     print_crossval(summary)
     return summary
 
@@ -85,7 +88,7 @@ def _fold(params: Params, paths: PipelinePaths, features: FeatureSet, number: in
         write_json(done, {"fingerprint": fingerprint})
     return {
         "fold": number,
-        "evaluation": json.loads(fold.eval_metrics.read_text()),
+        "evaluation": json.loads(fold.eval_details.read_text()),
         "predictions": pd.read_csv(fold.predictions, dtype={"patient_id": str, "group": str}),
     }
 

@@ -34,7 +34,7 @@ from cardiofusion.data.table_checks import (
     label_copies,
 )
 from cardiofusion.errors import CardiofusionError
-from cardiofusion.files import atomic_path, write_json
+from cardiofusion.files import atomic_path, write_metrics
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 
 EXAMPLES_PER_REASON = 5
@@ -101,7 +101,8 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
     }
     with atomic_path(paths.manifest) as tmp:
         manifest.to_csv(tmp, index=False)
-    write_json(paths.validation_metrics, report)
+    write_metrics(paths.validation_metrics, paths.validation_details, report,
+                  ["rows_in", "rows_kept", "rows_dropped"])
     print_class_counts(report["class_counts"])
     return manifest
 

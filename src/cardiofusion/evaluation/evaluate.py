@@ -1,6 +1,7 @@
 """Evaluate stage: held-out test metrics, modality contributions, diagnostics and the verdict.
 
-Writes `metrics/eval.json` (DVC metrics) and the plot data under `plots/data/` (DVC plots):
+Writes `metrics/eval.json` (DVC metrics: the headline only), `reports/evaluation.json` (the whole
+evaluation, plain JSON) and the plot data under `plots/data/` (DVC plots):
 ROC, precision-recall, calibration, final contributions and per-patient test predictions.
 """
 
@@ -36,7 +37,7 @@ from cardiofusion.evaluation.result import (
 )
 from cardiofusion.evaluation.verdict import judge
 from cardiofusion.features.dataset import FeatureSet
-from cardiofusion.files import atomic_path
+from cardiofusion.files import atomic_path, write_json
 from cardiofusion.model.checkpoint import LoadedModel, load_model, model_id
 from cardiofusion.model.contributions import (
     ablation_effects,
@@ -161,7 +162,8 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
         share_scale=verdict.share_scale,
         share_range=verdict.share_range,
     )
-    evaluation.save(paths.eval_metrics)
+    evaluation.save(paths.eval_details)
+    write_json(paths.eval_metrics, headline(evaluation))
     _write_plot_data(paths, test, labels, probabilities, tuned, fixed, used, ep.calibration_bins,
                      aux_logits)
     print_evaluation(evaluation)
@@ -309,3 +311,10 @@ def _write_plot_data(
     for path, table in tables.items():
         with atomic_path(path) as tmp:
             table.to_csv(tmp, index=False)
+
+
+def headline(evaluation: Evaluation) -> dict[str, object]:
+    """The figures `dvc exp show` compares across experiments; the rest stays in the details."""
+    return {"verdict": evaluation.verdict, "auroc": evaluation.auroc,
+            "balanced_accuracy": evaluation.balanced_accuracy, "ece": evaluation.ece,
+            "contributions": evaluation.contributions.used.as_dict()}

@@ -115,7 +115,7 @@ def _signal_features(
     manifest: pd.DataFrame, params: Params
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """ECG and PCG record fields for every row: stored ones loaded, the rest decoded."""
-    store = FeatureStore(params.featurize.cache_dir)
+    store = FeatureStore(params.featurize.cache_path)
     store.prepare()
     n_jobs = params.featurize.n_jobs
     settings = {"ecg": (ECG, params.ecg), "pcg": (PCG, params.pcg)}

@@ -38,9 +38,9 @@ def read_history(live_dir: Path) -> pd.DataFrame:
 
 
 def run_report(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Path:
-    evaluation = Evaluation.load(paths.eval_metrics, f"run the evaluate stage {RERUN}")
-    training = _read_json(paths.train_metrics, f"run the train stage {RERUN}")
-    validation = _read_json(paths.validation_metrics, f"run the validate stage {RERUN}")
+    evaluation = Evaluation.load(paths.eval_details, f"run the evaluate stage {RERUN}")
+    training = _read_json(paths.train_details, f"run the train stage {RERUN}")
+    validation = _read_json(paths.validation_details, f"run the validate stage {RERUN}")
     comparison = _comparison(params)
     figures = {
         paths.history_figure: training_history_figure(read_history(paths.live_dir), evaluation,
@@ -78,13 +78,13 @@ def _read_json(path: Path, remedy: str) -> dict:
 
 
 def _comparison(params: Params) -> Evaluation | None:
-    """The evaluation named by `report.compare_with` (an eval.json of another run)."""
+    """The evaluation named by `report.compare_with` (reports/evaluation.json of another run)."""
     path = params.report.compare_with
     if path is None:
         return None
     if not Path(path).is_file():
         raise CardiofusionError(f"report.compare_with: {path} does not exist; save a run's "
-                                "metrics/eval.json there or set it to null")
+                                "reports/evaluation.json there or set it to null")
     return Evaluation.load(path, "report.compare_with needs an evaluation written by "
                                  "`cardiofusion evaluate`: re-run evaluate for that model and "
-                                 "save its metrics/eval.json")
+                                 "save its reports/evaluation.json")

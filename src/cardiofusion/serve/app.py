@@ -11,6 +11,7 @@ import inspect
 import os
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +26,7 @@ from starlette.exceptions import HTTPException
 from threadpoolctl import threadpool_limits
 
 from cardiofusion import __version__
-from cardiofusion.config import Params
+from cardiofusion.config import Params, load_params
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.inputs import InputLimits
 from cardiofusion.runtime import pick_device
@@ -33,6 +34,7 @@ from cardiofusion.serve import memory
 from cardiofusion.serve.clinical_form import ClinicalForm
 from cardiofusion.serve.errors import InputError
 from cardiofusion.serve.forms import EXTRA_FIELDS, limited_form_route
+from cardiofusion.serve.observability import add_observability, configure_access_log
 from cardiofusion.serve.page import render_page
 from cardiofusion.serve.predictor import Predictor
 from cardiofusion.serve.schemas import DetailedPrediction, Health, Prediction, Problem, RiskLevel
@@ -58,10 +60,20 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(model_path: Path, params: Params) -> FastAPI:
+def create_app(model_path: Path | None = None, params: Params | None = None) -> FastAPI:
     """Load the model once and build the app around it. The API key, if any, is read from the
     environment variable named by serve.api_key_env when the app is created; set but empty, it
-    is refused rather than read as "no authentication"."""
+    is refused rather than read as "no authentication".
+
+    Without arguments (`uvicorn cardiofusion.serve.app:create_app --factory --workers N`,
+    gunicorn) the params file is $CARDIOFUSION_PARAMS (params.yaml), overridden by the lines of
+    $CARDIOFUSION_SET (key=value), and the model $CARDIOFUSION_MODEL (serve.model).
+    """
+    if params is None:
+        overrides = os.environ.get("CARDIOFUSION_SET", "").splitlines()
+        params = load_params(os.environ.get("CARDIOFUSION_PARAMS", "params.yaml"), overrides)
+    model_path = model_path or Path(os.environ.get("CARDIOFUSION_MODEL") or params.serve.model)
+    configure_access_log()
     api_key = _api_key(params.serve.api_key_env)
     device = pick_device(params.device)
     predictor = Predictor(Path(model_path), device, InputLimits.from_params(params.validate_))
@@ -85,6 +97,7 @@ def create_app(model_path: Path, params: Params) -> FastAPI:
                  f"{max_bytes / 2**20:.3g} MB (serve.max_upload_mb)")
     app.router.route_class = limited_form_route(len(predictor.form.fields) + EXTRA_FIELDS)
     app.add_middleware(RequestSizeLimit, limit=body_limit, problem=too_large)
+    add_observability(app)
     _add_error_handlers(app, too_large)
     key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
                               description=f"the server's {params.serve.api_key_env}, if set")
@@ -149,17 +162,26 @@ def create_app(model_path: Path, params: Params) -> FastAPI:
     return app
 
 
-def run_server(model_path: Path, params: Params) -> None:
-    """`python app.py` / `cardiofusion serve`: uvicorn on params.serve.host:port."""
+def run_server(model_path: Path, params: Params, params_file: str = "params.yaml",
+               overrides: Sequence[str] = ()) -> None:
+    """`python app.py` / `cardiofusion serve`: uvicorn on params.serve.host:port; with
+    serve.workers > 1, worker processes that each build the app with `create_app()`."""
     # one request is small: a thread pool per request (torch's, BLAS's) on a 2-core machine
     # only contends with the other requests; concurrency comes from uvicorn's worker threads
     torch.set_num_threads(1)
     threadpool_limits(limits=1)
     memory.limit_arenas()
-    app = create_app(model_path, params)
-    host, port = params.serve.host, params.serve.port
-    print(f"🩺 Serving {model_path} on http://{host}:{port} (API docs: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    host, port, workers = params.serve.host, params.serve.port, params.serve.workers
+    print(f"🩺 Serving {model_path} on http://{host}:{port} with {workers} worker(s) "
+          "(API docs: /docs, metrics: /metrics)")
+    if workers == 1:
+        uvicorn.run(create_app(model_path, params), host=host, port=port, log_level="info",
+                    access_log=False)  # the app logs its own line per request
+        return
+    os.environ.update(CARDIOFUSION_PARAMS=params_file, CARDIOFUSION_MODEL=str(model_path),
+                      CARDIOFUSION_SET="\n".join(overrides))
+    uvicorn.run("cardiofusion.serve.app:create_app", factory=True, workers=workers, host=host,
+                port=port, log_level="info", access_log=False)
 
 
 def _api_key(variable: str) -> str | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from html import escape
 from importlib.resources import files
 
 from cardiofusion.serve.clinical_form import ClinicalField, ClinicalForm
+from cardiofusion.serve.clinical_labels import readable
 
 
 def render_page(form: ClinicalForm, model_id: str, api_key_env: str | None) -> str:
@@ -15,6 +17,7 @@ def render_page(form: ClinicalForm, model_id: str, api_key_env: str | None) -> s
             else "not required by this server")
     return (template
             .replace("<!--CLINICAL_FIELDS-->", "\n".join(_input(f) for f in form.fields))
+            .replace("/*CLINICAL_NAMES*/{}", _names_json(form))
             .replace("<!--MODEL_ID-->", escape(model_id))
             .replace("<!--API_KEY_HINT-->", escape(hint)))
 
@@ -28,5 +31,17 @@ def _input(field: ClinicalField) -> str:
         control = f'<select name="{name}">{"".join(options)}</select>'
     else:
         control = f'<input type="number" step="any" name="{name}">'
-    return (f'      <label>{escape(field.name)} {control}'
+    title, unit = readable(field.name)
+    unit_text = f" ({escape(unit)})" if unit else ""
+    return (f'      <label><span class="field-name">{escape(title)}{unit_text}</span> '
+            f'<code class="column">{escape(field.name)}</code> {control}'
             f'<span class="hint">{escape(field.describe())}</span></label>')
+
+
+def _names_json(form: ClinicalForm) -> str:
+    """Readable names for the influence table, as a script literal (`<` escaped for HTML)."""
+    names = {}
+    for field in form.fields:
+        title, unit = readable(field.name)
+        names[field.name] = f"{title} ({unit})" if unit else title
+    return json.dumps(names).replace("<", "\\u003c")

@@ -3,12 +3,12 @@
 The evaluation must belong to this very file (its model id), so a model retrained after the last
 `dvc repro` is never promoted on the strength of an older model's metrics. The promoted file is
 the retrained payload plus the evaluation's temperature and test metrics, so the API can say
-what it serves; the previous promoted file is kept as a timestamped backup.
+what it serves. With a `stage`, the committed model is also registered with GTO (a version tag)
+and assigned that stage: earlier versions stay in the registry, which is how to roll back.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +18,6 @@ from cardiofusion.config import Params
 from cardiofusion.console import print_promotion
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.evaluation.result import EvaluationSummary
-from cardiofusion.files import atomic_path
 from cardiofusion.model.checkpoint import load_payload, model_id, save_payload
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 
@@ -30,16 +29,19 @@ class Promotion:
     source_id: str
     target: Path
     target_id: str
-    backup: Path | None  # the previous promoted file, when there was one
+    version: str | None  # the registered version, when a stage was assigned
+    stage: str | None
     old_metrics: dict[str, Any] | None
     new_metrics: dict[str, Any]
     forced_past: list[str]  # the refusals --force overrode
 
 
 def run_promote(
-    params: Params, force: bool = False, paths: PipelinePaths = DEFAULT_PATHS
+    params: Params, force: bool = False, paths: PipelinePaths = DEFAULT_PATHS,
+    stage: str | None = None,
 ) -> Promotion:
-    source, evaluation = paths.retrained_model, paths.eval_metrics
+    """Gate, write serve.model and, with `stage`, register the version and assign the stage."""
+    source, evaluation = paths.retrained_model, paths.eval_details
     target = Path(params.serve.model)
     if not source.is_file():
         raise CardiofusionError(f"{source}: no retrained model to promote; run `dvc repro`")
@@ -54,24 +56,39 @@ def run_promote(
             "not promoting:\n  " + "\n  ".join(problems)
             + "\n  (`cardiofusion promote --force` promotes anyway)"
         )
-    payload = load_payload(source)
-    evidence = report or EvaluationSummary()  # forced past a missing evaluation: no figures
-    new_metrics = _test_metrics(evidence)
-    payload["temperature"] = evidence.temperature
-    payload["logit_shift"] = evidence.logit_shift
-    payload["risk_tiers"] = evidence.risk_tiers  # observed rates: the API's tiers and advice
-    payload["info"] = {**payload["info"], "test_metrics": new_metrics,
-                       "promoted_at": _utc_now().isoformat(timespec="seconds"),
-                       "promoted_with_force": bool(problems)}
-    old_metrics, backup = None, None
-    if target.exists():
-        old_metrics = _promoted_metrics(target)
-        backup = _backup(target)
+    if stage:
+        from cardiofusion.serve.registry import head_commit
+
+        commit = head_commit(paths.root, source)  # before anything is written
+    payload = promoted_payload(source, report or EvaluationSummary(), problems)
+    old_metrics = _promoted_metrics(target) if target.exists() else None
     save_payload(target, payload)
-    promotion = Promotion(source_id, target, model_id(target), backup, old_metrics, new_metrics,
-                          problems)
+    version = None
+    if stage:
+        from cardiofusion.serve.registry import register
+
+        forced = f" (forced past: {'; '.join(problems)})" if problems else ""
+        version = register(paths.root, commit, stage, f"promoted model {source_id}{forced}")
+    promotion = Promotion(source_id, target, model_id(target), version, stage, old_metrics,
+                          payload["info"]["test_metrics"], problems)
     print_promotion(promotion, source, payload["temperature"])
     return promotion
+
+
+def promoted_payload(
+    source: Path, report: EvaluationSummary, problems: list[str]
+) -> dict[str, Any]:
+    """The retrained payload plus the evaluation's calibration, measured risk tiers and test
+    metrics (an empty
+    summary when forced past a missing evaluation: no figures)."""
+    payload = load_payload(source)
+    payload["temperature"] = report.temperature
+    payload["logit_shift"] = report.logit_shift
+    payload["risk_tiers"] = report.risk_tiers  # observed rates: the API's tiers and advice
+    payload["info"] = {**payload["info"], "test_metrics": _test_metrics(report),
+                       "promoted_at": _utc_now().isoformat(timespec="seconds"),
+                       "promoted_with_force": bool(problems)}
+    return payload
 
 
 def _refusals(
@@ -110,18 +127,6 @@ def _promoted_metrics(target: Path) -> dict[str, Any] | None:
         return None  # unreadable: it is still backed up, its metrics are just unknown
     metrics = info.get("test_metrics") if isinstance(info, dict) else None
     return metrics if isinstance(metrics, dict) else None
-
-
-def _backup(target: Path) -> Path:
-    stamp = _utc_now().strftime("%Y%m%dT%H%M%SZ")
-    backup = target.with_name(f"{target.stem}.{stamp}{target.suffix}")
-    counter = 1
-    while backup.exists():  # two promotions within one second
-        backup = target.with_name(f"{target.stem}.{stamp}-{counter}{target.suffix}")
-        counter += 1
-    with atomic_path(backup) as tmp:
-        shutil.copyfile(target, tmp)
-    return backup
 
 
 def _utc_now() -> datetime:

@@ -22,7 +22,7 @@ from torch.utils.data import WeightedRandomSampler
 from cardiofusion.config import MODALITIES, Params, TrainParams
 from cardiofusion.console import print_epoch, print_training_setup
 from cardiofusion.features.dataset import FeatureSet
-from cardiofusion.files import write_json
+from cardiofusion.files import write_metrics
 from cardiofusion.model.checkpoint import load_training_state, save_model, save_training_state
 from cardiofusion.model.contributions import baseline_embeddings, blank_embeddings, modality_shares
 from cardiofusion.model.metrics import classification_metrics, youden_threshold
@@ -37,6 +37,7 @@ from cardiofusion.training.mmpareto import mmpareto_backward
 from cardiofusion.training.ogm_ge import modulate_gradients, ogm_coefficients
 
 SINGLE = Ranks()  # one process: nothing to share
+TRAIN_HEADLINE = ["epoch", "val_auroc"]  # metrics/train.json; the rest in reports/training.json
 
 
 def run_train(
@@ -126,7 +127,7 @@ def run_train(
 
     summary = {**best, "epochs_run": epoch, "stopped_early": epoch < tp.epochs}
     if ranks.main:
-        write_json(paths.train_metrics, summary)
+        write_metrics(paths.train_metrics, paths.train_details, summary, TRAIN_HEADLINE)
         print(f"\n🏁 Trained {epoch} epochs in {time.perf_counter() - started:.0f} s; best epoch "
               f"{best['epoch']} saved to {paths.retrained_model}")
     leave(ranks)

@@ -18,7 +18,7 @@ from cardiofusion.serve.promote import run_promote
 REPO = Path(__file__).resolve().parents[3]
 PROMOTED = Path("models/best_multimodal_model.pth")
 RETRAINED_PATH = DEFAULT_PATHS.retrained_model
-EVAL_PATH = DEFAULT_PATHS.eval_metrics
+EVAL_PATH = DEFAULT_PATHS.eval_details
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def workdir(tiny_trained, tmp_path, monkeypatch):
 
 
 def write_evaluation(**changes):
-    """metrics/eval.json with the evaluate stage's contract keys, for the retrained model."""
+    """reports/evaluation.json with the evaluate stage's contract keys, for the retrained model."""
     report = {
         "model_id": model_id(RETRAINED_PATH), "verdict": "pass", "temperature": 1.0,
         "threshold": 0.5, "auroc": 0.9, "auprc": 0.97, "balanced_accuracy": 0.8,
@@ -61,15 +61,14 @@ def test_promotion_stores_temperature_and_test_metrics(workdir, tiny_params, cap
     assert "AUROC: n/a → 0.900" in out and "ECG/PCG/clinical 25/37/38 % (ablation)" in out
 
 
-def test_a_second_promotion_backs_up_the_first_and_prints_old_to_new(workdir, tiny_params,
-                                                                     capsys):
+def test_a_second_promotion_prints_old_to_new_and_leaves_no_copies(workdir, tiny_params,
+                                                                   capsys):
     write_evaluation(auroc=0.8)
     run_promote(tiny_params)
-    first = PROMOTED.read_bytes()
     write_evaluation(auroc=0.9)
     promotion = run_promote(tiny_params)
-    backups = sorted(Path("models").glob("best_multimodal_model.*.pth"))
-    assert backups == [promotion.backup] and backups[0].read_bytes() == first
+    assert promotion.version is None  # no stage: nothing registered
+    assert not list(Path("models").glob("best_multimodal_model.*.pth"))  # no dated copies
     assert "AUROC: 0.800 → 0.900" in capsys.readouterr().out
 
 
@@ -100,7 +99,8 @@ def test_cli_exits_non_zero_on_a_failed_verdict(workdir, capsys):
     write_evaluation(verdict="fail")
     assert main(["promote", "--params", str(REPO / "params.yaml")]) == 1
     assert "not promoting" in capsys.readouterr().err and not PROMOTED.exists()
-    assert main(["promote", "--params", str(REPO / "params.yaml"), "--force"]) == 0
+    assert main(["promote", "--params", str(REPO / "params.yaml"), "--force",
+                 "--stage", ""]) == 0
     assert PROMOTED.exists()
 
 

@@ -1,0 +1,108 @@
+"""The GTO model registry: promote registers a version and assigns prod, serve --stage serves
+what the stage points at, and assigning an older version rolls back."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cardiofusion.errors import CardiofusionError
+from cardiofusion.model.checkpoint import load_payload, model_id, save_payload
+from cardiofusion.serve.promote import run_promote
+from cardiofusion.serve.registry import ARTIFACT, model_at_stage
+
+MODEL = Path("models/best_multimodal_model_retrained.pth")
+DVC_YAML = f"""stages:
+  train:
+    cmd: "true"
+    outs:
+      - {MODEL}
+artifacts:
+  {ARTIFACT}:
+    path: {MODEL}
+    type: model
+"""
+
+
+def _run(*args: str) -> str:
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+                        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def _commit_model(payload: dict, message: str) -> str:
+    """A retrained model and its passing evaluation, recorded by DVC and committed."""
+    save_payload(MODEL, payload)
+    evaluation = {"model_id": model_id(MODEL), "verdict": "pass", "temperature": 1.0,
+                  "auroc": 0.9, "checks": {"balanced_accuracy_at_least_0.7": "pass"}}
+    Path("reports").mkdir(exist_ok=True)
+    Path("reports/evaluation.json").write_text(json.dumps(evaluation))
+    _run("dvc", "commit", "-f", "-q", "train")
+    _run("git", "add", "-A")
+    _run("git", "commit", "-qm", message)
+    return model_id(MODEL)
+
+
+@pytest.fixture
+def project(tiny_trained, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "t")  # gto writes annotated tags
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "t@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "t")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "t@example.com")
+    _run("git", "init", "-q")
+    _run("dvc", "init", "-q")
+    Path("dvc.yaml").write_text(DVC_YAML)
+    Path("models").mkdir()
+    Path(".gitignore").write_text("/models/best_multimodal_model.pth\n/models/registry/\n")
+    shutil.copy(tiny_trained / MODEL, MODEL)
+    return load_payload(MODEL)
+
+
+def _served_threshold(stage: str) -> float:
+    return load_payload(model_at_stage(stage))["threshold"]
+
+
+def test_promote_registers_versions_and_an_older_one_can_be_served_again(project, tiny_params):
+    from gto import api
+
+    first = {**project, "threshold": 0.25}
+    _commit_model(first, "first model")
+    assert run_promote(tiny_params, stage="prod").version == "v0.0.1"
+    _commit_model({**project, "threshold": 0.75}, "second model")
+    assert run_promote(tiny_params, stage="prod").version == "v0.0.2"
+    tags = _run("git", "tag").split()
+    assert {f"{ARTIFACT}@v0.0.1", f"{ARTIFACT}@v0.0.2", f"{ARTIFACT}#prod#1",
+            f"{ARTIFACT}#prod#2"} <= set(tags)
+    assert _served_threshold("prod") == 0.75
+    served = load_payload(model_at_stage("prod"))
+    assert served["info"]["registry"]["version"] == "v0.0.2"
+    assert served["info"]["test_metrics"]["auroc"] == 0.9
+
+    # the rollback: `gto deprecate cardiofusion v0.0.2 prod` takes v0.0.2 out of prod
+    api.unassign(".", ARTIFACT, version="v0.0.2", stage="prod", message="rollback")
+    assert _served_threshold("prod") == 0.25
+
+
+def test_promote_refuses_a_model_that_is_not_committed(project, tiny_params):
+    _commit_model(project, "a model")
+    save_payload(MODEL, {**project, "threshold": 0.6})  # retrained since the commit
+    Path("reports/evaluation.json").write_text(json.dumps(
+        {"model_id": model_id(MODEL), "verdict": "pass"}))
+    with pytest.raises(CardiofusionError, match="commit the pipeline results"):
+        run_promote(tiny_params, stage="prod")
+    assert not Path(tiny_params.serve.model).exists()
+    assert _run("git", "tag") == ""
+
+
+def test_serving_a_stage_nobody_assigned_says_how_to_promote(project):
+    _commit_model(project, "a model")
+    with pytest.raises(CardiofusionError, match="cardiofusion promote"):
+        model_at_stage("prod")
