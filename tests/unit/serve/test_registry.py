@@ -89,6 +89,9 @@ def test_promote_registers_versions_and_an_older_one_can_be_served_again(project
     # the rollback: `gto deprecate cardiofusion v0.0.2 prod` takes v0.0.2 out of prod
     api.unassign(".", ARTIFACT, version="v0.0.2", stage="prod", message="rollback")
     assert _served_threshold("prod") == 0.25
+    assert run_promote(tiny_params, stage="prod").version == "v0.0.2"  # promoted again
+    assert _served_threshold("prod") == 0.75
+    assert run_promote(tiny_params, stage="prod").version == "v0.0.2"  # already there: no-op
 
 
 def test_promote_refuses_a_model_that_is_not_committed(project, tiny_params):
