@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from prometheus_fastapi_instrumentator import Instrumentator
 
 ACCESS_LOG = logging.getLogger("cardiofusion.access")
@@ -21,8 +22,14 @@ _CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # a caller's id is echoed only
 
 
 def add_observability(app: FastAPI) -> None:
-    """Access log middleware and the /metrics endpoint (left out of the API docs)."""
-    Instrumentator().instrument(app).expose(app, include_in_schema=False)
+    """Access log middleware and the /metrics endpoint (left out of the API docs).
+
+    Each app counts into its own registry: a process that builds several apps (tests, a
+    reload) would otherwise share, or silently lose, the collectors of the first one."""
+    registry = CollectorRegistry()
+    for collector in (ProcessCollector, PlatformCollector, GCCollector):
+        collector(registry=registry)
+    Instrumentator(registry=registry).instrument(app).expose(app, include_in_schema=False)
 
     @app.middleware("http")
     async def access_log(

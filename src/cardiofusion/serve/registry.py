@@ -64,7 +64,10 @@ def register(repo: Path, commit: str, stage: str, message: str) -> str:
     version = _version_at(repo, commit)
     if version is None:
         version = api.register(repo, ARTIFACT, commit, message=message).version
-    api.assign(repo, ARTIFACT, stage, version=version, message=message)
+    current = api.find_versions_in_stage(repo, ARTIFACT, stage)
+    if not current or current[0].version != version:  # type: ignore[index,union-attr]
+        # force: a version that held the stage before (then superseded) may get it back
+        api.assign(repo, ARTIFACT, stage, version=version, message=message, force=True)
     return version
 
 

@@ -53,11 +53,15 @@ def test_a_refused_request_is_logged_with_its_status_and_a_fresh_id(client, acce
     assert len(request_id) == 32 and "route=/predict status=422" in line
 
 
-def test_metrics_endpoint_speaks_prometheus(client):
+def test_metrics_endpoint_speaks_prometheus(client, tiny_trained, tiny_params):
     client.get("/health")
     text = client.get("/metrics").text
     assert 'http_requests_total{handler="/health",method="GET",status="2xx"}' in text
-    assert "http_request_duration_seconds_bucket" in text
+    assert "http_request_duration_seconds_bucket" in text and "process_cpu_seconds" in text
+    with TestClient(create_app(tiny_trained / MODEL, tiny_params)) as other:
+        other.get("/health")  # a second app in the same process counts on its own
+        fresh = other.get("/metrics").text
+    assert 'http_requests_total{handler="/health",method="GET",status="2xx"} 1.0' in fresh
 
 
 def test_factory_without_arguments_reads_the_environment(tiny_trained, monkeypatch):

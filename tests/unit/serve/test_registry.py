@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,7 @@ def test_promote_registers_versions_and_an_older_one_can_be_served_again(project
     first = {**project, "threshold": 0.25}
     _commit_model(first, "first model")
     assert run_promote(tiny_params, stage="prod").version == "v0.0.1"
+    time.sleep(1.1)  # GTO orders stage events by tag time, which git keeps to the second
     _commit_model({**project, "threshold": 0.75}, "second model")
     assert run_promote(tiny_params, stage="prod").version == "v0.0.2"
     tags = _run("git", "tag").split()
@@ -89,6 +91,10 @@ def test_promote_registers_versions_and_an_older_one_can_be_served_again(project
     # the rollback: `gto deprecate cardiofusion v0.0.2 prod` takes v0.0.2 out of prod
     api.unassign(".", ARTIFACT, version="v0.0.2", stage="prod", message="rollback")
     assert _served_threshold("prod") == 0.25
+    time.sleep(1.1)
+    assert run_promote(tiny_params, stage="prod").version == "v0.0.2"  # promoted again
+    assert _served_threshold("prod") == 0.75
+    assert run_promote(tiny_params, stage="prod").version == "v0.0.2"  # already there: no-op
 
 
 def test_promote_refuses_a_model_that_is_not_committed(project, tiny_params):
