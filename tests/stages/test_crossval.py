@@ -56,3 +56,4 @@ def test_folds_zero_is_off(tiny_params, tmp_path):
     summary = run_crossval(tiny_params, PipelinePaths(tmp_path))
     assert summary["folds"] == 0
     assert json.loads((tmp_path / "metrics/crossval.json").read_text())["folds"] == 0
+    assert (tmp_path / "data/crossval").is_dir()  # the stage's output exists for DVC

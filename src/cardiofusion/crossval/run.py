@@ -55,6 +55,7 @@ RATES = {  # name: (rows counted, rows among them that count as right)
 def run_crossval(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> dict[str, object]:
     """Train and evaluate every fold (finished folds are kept), then pool; writes crossval.json."""
     k = params.crossval.folds
+    paths.crossval_dir.mkdir(parents=True, exist_ok=True)  # a DVC output, even when off
     if k == 0:
         summary: dict[str, object] = {"folds": 0, "note": "off (set crossval.folds, e.g. 5)"}
         write_metrics(paths.crossval_metrics, paths.crossval_details, summary, HEADLINE)
