@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow  # end to end: runs the real processes
 FEATURES = DEFAULT_PATHS.features
 
 REPO = Path(__file__).resolve().parents[2]
-STAGES = ["demo_data", "validate", "featurize", "train", "evaluate", "report"]
+STAGES = ["demo_data", "validate", "featurize", "train", "evaluate", "crossval", "report"]
+RETRAINED = ["train", "evaluate", "crossval", "report"]  # crossval (off) reads train params too
 
 
 def _tiny_params(feature_cache: Path) -> dict:
@@ -88,7 +89,7 @@ def test_train_param_reruns_only_train_evaluate_report(project):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["train"]["aux_weight"] = 0.5
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert _ran(_run("dvc", "repro", cwd=project)) == ["train", "evaluate", "report"]
+    assert _ran(_run("dvc", "repro", cwd=project)) == RETRAINED
 
 
 def test_saved_model_preprocesses_one_patient_like_the_cache(project, monkeypatch):
@@ -127,12 +128,13 @@ def test_temporary_experiment_reuses_the_features(project):
     _run("git", "add", "-A", cwd=project)
     _run("git", "commit", "-qm", "before the temporary experiment", cwd=project)
     output = _run("dvc", "exp", "run", "--temp", "-S", "train.aux_weight=0.4", cwd=project)
-    assert _ran(output) == ["train", "evaluate", "report"]
+    assert _ran(output) == RETRAINED
     shown = json.loads(_run("dvc", "metrics", "show", "--json", cwd=project))
     files = next(iter(shown.values()))["data"]
     leaves = {name: _leaves(entry["data"]) for name, entry in files.items()}
-    assert set(leaves) == {"metrics/validation.json", "metrics/train.json", "metrics/eval.json"}
-    assert sum(leaves.values()) == 3 + 2 + 7  # headline only: the experiment table stays small
+    assert set(leaves) == {"metrics/validation.json", "metrics/train.json", "metrics/eval.json",
+                           "metrics/crossval.json"}
+    assert sum(leaves.values()) == 3 + 2 + 7 + 1  # headline only: the table stays small
 
 
 def _leaves(node: object) -> int:

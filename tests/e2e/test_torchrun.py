@@ -36,7 +36,7 @@ def test_two_processes_train_a_model_that_evaluates(tiny_trained, tiny_params, t
     assert done.returncode == 0, done.stderr[-3000:]
     assert "cpu x 2" in done.stdout  # rank 0 speaks for both
     assert done.stdout.count("🏁 Trained") == 1
-    assert json.loads((workdir / "metrics/train.json").read_text())["epochs_run"] == 2
+    assert json.loads((workdir / "reports/training.json").read_text())["epochs_run"] == 2
     load_model(workdir / "models/best_multimodal_model_retrained.pth")
     evaluation = run_evaluate(params, PipelinePaths(workdir))
     assert 0 <= evaluation.auroc <= 1
