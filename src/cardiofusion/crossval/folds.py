@@ -18,7 +18,7 @@ def fold_splits(index: pd.DataFrame, folds: int, val_fraction: float, seed: int
                 ) -> list[pd.Series]:
     """For each fold, the split name ("train", "val", "test") of every row of `index`."""
     labels = index["label"].to_numpy()
-    groups = index["group"].astype(str).to_numpy()
+    groups = index.get("group", index["patient_id"]).astype(str).to_numpy()
     group_count = len(np.unique(groups))
     if group_count < 2 * folds:
         raise CardiofusionError(
