@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cardiofusion.config import MODALITIES
 from cardiofusion.errors import CardiofusionError
+from cardiofusion.evaluation.verdict import Outcome
 from cardiofusion.files import write_json
 
 
@@ -122,9 +123,6 @@ class PredictionsVary(_Record):
     probability_mean: float
     swap_delta: float
     moved_fraction: dict[str, float]  # per modality
-
-
-Outcome = Literal["pass", "fail", "uncertain"]
 
 
 class Evaluation(_Record):
