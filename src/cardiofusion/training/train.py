@@ -116,7 +116,10 @@ def run_train(
                                     {"epoch": epoch, "best": best, "stale_epochs": stale_epochs,
                                      "scaler": scaler.state_dict(),
                                      "modality_weights": weights.state_dict()})
-                stop = bool(tp.patience and stale_epochs >= tp.patience)
+                # closed_loop: patience runs only once an in-band epoch is kept; stopping while
+                # the controller is still balancing would keep an unbalanced model
+                balancing = select_in_band and not best.get("in_band", False)
+                stop = bool(tp.patience and stale_epochs >= tp.patience and not balancing)
                 if stop:
                     print(f"\n⏹️  Early stopping: no validation-loss improvement in "
                           f"{tp.patience} epochs (best epoch {best['epoch']})")
