@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from cardiofusion.config import Params, load_params
 
@@ -71,3 +73,18 @@ def tiny_trained(
     finally:
         os.chdir(previous)
     return workdir
+
+
+@pytest.fixture(scope="module")
+def model_path(tiny_trained: Path) -> Path:
+    """The tiny trained model, as the API tests serve it."""
+    return tiny_trained / "models/best_multimodal_model_retrained.pth"
+
+
+@pytest.fixture(scope="module")
+def client(model_path: Path, tiny_params: Params) -> Iterator[TestClient]:
+    """The app on the tiny model; a server error is a response, as a real client sees it."""
+    from cardiofusion.serve import create_app
+
+    with TestClient(create_app(model_path, tiny_params), raise_server_exceptions=False) as c:
+        yield c

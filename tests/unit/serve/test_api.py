@@ -15,19 +15,6 @@ from cardiofusion.config import MODALITIES
 from cardiofusion.model.checkpoint import load_payload, model_id, save_payload
 from cardiofusion.serve import create_app
 
-MODEL = "models/best_multimodal_model_retrained.pth"
-
-
-@pytest.fixture(scope="module")
-def model_path(tiny_trained):
-    return tiny_trained / MODEL
-
-
-@pytest.fixture(scope="module")
-def client(model_path, tiny_params):
-    with TestClient(create_app(model_path, tiny_params), raise_server_exceptions=False) as c:
-        yield c
-
 
 @pytest.fixture(scope="module")
 def patients(tiny_params, tiny_demo):
