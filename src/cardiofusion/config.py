@@ -163,6 +163,7 @@ class ModelParams(_Section):
     embedding_dim: int = Field(64, ge=2)
     fusion_hidden: int = Field(64, ge=2)
     dropout: float = Field(0.2, ge=0, lt=1)
+    channels_last: bool = True  # memory layout of the conv encoders; the same model, faster
 
 
 class TrainParams(_Section):
