@@ -183,6 +183,7 @@ class TrainParams(_Section):
     balance_margin: float = Field(2.0, ge=0, le=10)  # closed_loop: keep epochs this far inside
     augment: bool = True
     modality_dropout: float = Field(0.0, ge=0, lt=1)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)  # targets eps/2 and 1 - eps/2
     # autocast dtype: auto = bf16 where the hardware runs it natively, else fp32; fp16: CUDA only
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
 

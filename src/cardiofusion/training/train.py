@@ -157,14 +157,15 @@ def train_one_epoch(
     loss_sum, correct = 0.0, 0
     for rows in torch.tensor(list(sampler)).split(tp.batch_size):
         inputs, labels = load_batch(train, rows, tp.augment, generator)
+        targets = smoothed(labels, tp.label_smoothing)
         with torch.autocast(device_type, autocast or torch.float32, enabled=autocast is not None):
             embeddings = model.embed(inputs)
             logits = model.fuse(drop_modalities(embeddings, weights.dropout, generator))
-            loss = F.binary_cross_entropy_with_logits(logits, labels)
+            loss = F.binary_cross_entropy_with_logits(logits, targets)
             unimodal = {}
             if tp.balance != "none":
                 aux = model.aux_logits(embeddings)
-                unimodal = {m: F.binary_cross_entropy_with_logits(aux[m], labels)
+                unimodal = {m: F.binary_cross_entropy_with_logits(aux[m], targets)
                             for m in MODALITIES}
         optimizer.zero_grad(set_to_none=True)
         if tp.balance == "mmpareto":  # the paper's objective: fused + unweighted unimodal losses
@@ -290,6 +291,13 @@ def make_sampler(
     weights = (1.0 / counts)[labels.long().cpu()]
     return WeightedRandomSampler(weights, math.ceil(len(labels) / ranks.world), replacement=True,
                                  generator=generator)
+
+
+def smoothed(labels: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """Targets pulled from 0/1 toward 0.5 by epsilon/2: logits stay finite, so removing one
+    modality moves a prediction by an amount that reflects that modality's weight instead of
+    flipping a saturated sigmoid or leaving it untouched."""
+    return labels * (1.0 - epsilon) + epsilon / 2.0
 
 
 def balanced_bce(logits: torch.Tensor, labels: torch.Tensor) -> float:
