@@ -8,6 +8,7 @@ import torch
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.model.checkpoint import load_model, model_id
 from cardiofusion.model.network import MultimodalNet
+from cardiofusion.model.splits import embed_split, load_split
 from cardiofusion.paths import DEFAULT_PATHS
 from cardiofusion.runtime import seed_everything
 from cardiofusion.training.train import run_train
@@ -61,3 +62,35 @@ def test_the_same_params_write_a_byte_identical_model(features_only, tiny_params
     first = model_id(DEFAULT_PATHS.retrained_model)
     run_train(tiny_params)
     assert model_id(DEFAULT_PATHS.retrained_model) == first
+
+
+def _logged(metric: str) -> list[float]:
+    rows = (DEFAULT_PATHS.live_dir / "plots" / "metrics" / f"{metric}.tsv").read_text()
+    return [float(line.split("\t")[-1]) for line in rows.splitlines()[1:]]
+
+
+@pytest.mark.parametrize("shares_on", ["val", "val_and_train"])
+def test_closed_loop_reads_the_shares_it_is_told_to(features_only, tiny_params, shares_on):
+    train = tiny_params.train.model_copy(
+        update={"balance": "closed_loop", "balance_shares_on": shares_on, "epochs": 2,
+                "patience": 0}
+    )
+    run_train(tiny_params.model_copy(update={"train": train}))
+    validation, control = _logged("contributions/ecg"), _logged("control_shares/ecg")
+    assert len(validation) == len(control) == 2
+    assert (validation == control) is (shares_on == "val")
+
+
+def test_label_smoothing_keeps_logits_smaller(features_only, tiny_params):
+    sizes = {}
+    for epsilon in (0.0, 0.4):
+        train = tiny_params.train.model_copy(
+            update={"label_smoothing": epsilon, "epochs": 3, "patience": 0, "lr": 5e-3}
+        )
+        run_train(tiny_params.model_copy(update={"train": train}))
+        loaded = load_model(DEFAULT_PATHS.retrained_model)
+        features = FeatureSet.load(DEFAULT_PATHS.features)
+        train_split = load_split(features, "train", torch.device("cpu"))
+        logits = loaded.model.fuse(embed_split(loaded.model, train_split))
+        sizes[epsilon] = float(logits.abs().max())
+    assert sizes[0.4] < sizes[0.0]

@@ -99,9 +99,9 @@ def run_train(
                 print_epoch(epoch, tp.epochs, trained, {"loss": checked.loss, **checked.metrics},
                             checked.shares)
                 log_epoch(live, trained, checked, weights)
-                weights.adapt(tp, checked.shares, checked.unimodal_auroc)
+                weights.adapt(tp, checked.control_shares, checked.unimodal_auroc)
 
-                balanced = in_band(checked.shares, band)
+                balanced = in_band(checked.control_shares, band)
                 if improves(checked.loss, balanced, best, select_in_band):
                     best = {**_best_so_far(epoch, trained, checked), "in_band": balanced}
                     stale_epochs = 0
@@ -198,6 +198,7 @@ def log_epoch(
         live.log_metric(f"val/{name}", value)
     for m in MODALITIES:
         live.log_metric(f"contributions/{m}", checked.shares[m])
+        live.log_metric(f"control_shares/{m}", checked.control_shares[m])
         live.log_metric(f"unimodal_auroc/{m}", checked.unimodal_auroc[m])
         live.log_metric(f"aux_weight/{m}", weights.aux[m])
         live.log_metric(f"modality_dropout/{m}", weights.dropout[m])
@@ -219,6 +220,7 @@ class EpochValidation:
     loss: float  # class-balanced BCE
     metrics: dict[str, float]
     shares: dict[str, float]  # contributions (%) by params.contributions.method
+    control_shares: dict[str, float]  # what closed_loop reads (train.balance_shares_on)
     unimodal_auroc: dict[str, float]  # each auxiliary head's own AUROC (NaN: not trained)
     reference: dict[str, torch.Tensor]  # train-split mean embedding, saved with the model
     threshold: float  # Youden threshold on these validation predictions
@@ -237,9 +239,8 @@ def validate_epoch(
     Contributions reuse the validation embeddings: only the fusion head is re-run.
     """
     val_embeddings = embed_split(model, val)
-    reference = {
-        m: e.mean(0, keepdim=True) for m, e in embed_split(model, train, reference_rows).items()
-    }
+    reference_embeddings = embed_split(model, train, reference_rows)
+    reference = {m: e.mean(0, keepdim=True) for m, e in reference_embeddings.items()}
     val_logits = model.fuse(val_embeddings)
     labels, probabilities = val.labels.cpu().numpy(), torch.sigmoid(val_logits).cpu().numpy()
     unimodal = {
@@ -247,14 +248,23 @@ def validate_epoch(
         for m, z in model.aux_logits(val_embeddings).items()
     }
     kind = params.contributions.baseline
-    baseline = baseline_embeddings(
-        val_embeddings, kind, blank_embeddings(model, val.inputs) if kind == "blank" else reference,
-        torch.Generator().manual_seed(params.seed),
-    )
+    blank = blank_embeddings(model, val.inputs) if kind == "blank" else reference
+
+    def shares_of(embeddings: dict[str, torch.Tensor]) -> dict[str, float]:
+        baseline = baseline_embeddings(embeddings, kind, blank,
+                                       torch.Generator().manual_seed(params.seed))
+        return modality_shares(model, embeddings, params.contributions.method, baseline)
+
+    shares = shares_of(val_embeddings)
+    control_shares = shares
+    if params.train.balance_shares_on == "val_and_train":  # label-free: more patients, steadier
+        control_shares = shares_of({m: torch.cat([val_embeddings[m], reference_embeddings[m]])
+                                    for m in MODALITIES})
     return EpochValidation(
         loss=balanced_bce(val_logits, val.labels),
         metrics=classification_metrics(labels, probabilities),
-        shares=modality_shares(model, val_embeddings, params.contributions.method, baseline),
+        shares=shares,
+        control_shares=control_shares,
         unimodal_auroc=unimodal,
         reference=reference,
         threshold=youden_threshold(labels, probabilities),
