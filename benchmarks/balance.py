@@ -58,7 +58,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2, 3, 4])
-    parser.add_argument("--methods", nargs="+", default=["naive", "defaults"])
+    parser.add_argument("--methods", nargs="*", default=["naive", "defaults"],
+                        help="built-in methods; none (`--methods`) to run only --variant ones")
     parser.add_argument("--variant", action="append", default=[],
                         help="NAME:key=value,key=value (a method of your own)")
     parser.add_argument("--csv", type=Path, help="a metadata CSV instead of the demo")
