@@ -178,13 +178,13 @@ class TrainParams(_Section):
     balance: Literal["aux", "closed_loop", "mmpareto", "ogm_ge", "none"] = "closed_loop"
     ogm_alpha: float = Field(0.3, gt=0)  # strength of the OGM-GE modulation
     balance_rate: float = Field(0.5, gt=0)  # closed_loop: step of the controller per epoch
-    max_modality_dropout: float = Field(0.5, ge=0, lt=1)  # closed_loop: fusion dropout cap
+    max_modality_dropout: float = Field(0.8, ge=0, lt=1)  # closed_loop: fusion dropout cap
     min_signal_auroc: float = Field(0.55, ge=0.5, le=1)  # closed_loop: never push below this
-    balance_shares_on: Literal["val", "val_and_train"] = "val"  # closed_loop: shares it reads
+    balance_shares_on: Literal["val", "val_and_train"] = "val_and_train"  # closed_loop: shares it reads
     balance_margin: float = Field(2.0, ge=0, le=10)  # closed_loop: keep epochs this far inside
     augment: bool = True
     modality_dropout: float = Field(0.0, ge=0, lt=1)
-    label_smoothing: float = Field(0.0, ge=0, lt=1)  # targets eps/2 and 1 - eps/2
+    label_smoothing: float = Field(0.1, ge=0, lt=1)  # targets eps/2 and 1 - eps/2
     # autocast dtype: auto = bf16 where the hardware runs it natively, else fp32; fp16: CUDA only
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
 
