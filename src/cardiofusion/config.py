@@ -180,7 +180,8 @@ class TrainParams(_Section):
     balance_rate: float = Field(0.5, gt=0)  # closed_loop: step of the controller per epoch
     max_modality_dropout: float = Field(0.8, ge=0, lt=1)  # closed_loop: fusion dropout cap
     min_signal_auroc: float = Field(0.55, ge=0.5, le=1)  # closed_loop: never push below this
-    balance_shares_on: Literal["val", "val_and_train"] = "val_and_train"  # closed_loop: shares it reads
+    # closed_loop reads its shares on val, or on val plus the reference train patients
+    balance_shares_on: Literal["val", "val_and_train"] = "val_and_train"
     balance_margin: float = Field(2.0, ge=0, le=10)  # closed_loop: keep epochs this far inside
     augment: bool = True
     modality_dropout: float = Field(0.0, ge=0, lt=1)
