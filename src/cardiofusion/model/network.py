@@ -17,8 +17,8 @@ class ConvEncoder(nn.Module):
     """A compact 2-D CNN: strided conv blocks, global average pooling, a linear embedding.
 
     In `channels_last` layout the same convolutions run through faster oneDNN kernels on CPU
-    (the first, one-channel convolution of a full-size ECG page about 4x faster) and use tensor
-    cores on CUDA; `benchmarks/train_speed.py` measures both layouts.
+    (the first, one-channel convolution of a full-size ECG page about 4x faster);
+    `benchmarks/train_speed.py` measures both layouts.
     """
 
     def __init__(self, channels: list[int], embedding_dim: int, channels_last: bool = True

@@ -19,8 +19,8 @@ A modality whose auxiliary head shows no label signal on validation (AUROC below
 The controller reads an exponential moving average of the shares (half this epoch, half the
 past): one validation split's shares swing by several points from epoch to epoch, and a
 controller that chases each swing oscillates. Checkpoint selection then keeps, among the epochs
-whose validation shares lie inside the target band, the one with the lowest validation loss
-(`in_band`); only while no epoch has been inside does the plain lowest loss count.
+whose shares (`train.balance_shares_on`) lie inside the target band, the one with the lowest
+validation loss (`in_band`); only while no epoch has been inside does the plain lowest loss count.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class ModalityWeights:
 
     def adapt(self, tp: TrainParams, shares: dict[str, float], unimodal_auroc: dict[str, float]
               ) -> None:
-        """One controller step from this epoch's validation shares (percent)."""
+        """One controller step from this epoch's shares (percent), per balance_shares_on."""
         if tp.balance != "closed_loop":
             return
         even = 100.0 / len(MODALITIES)

@@ -70,7 +70,7 @@ def run_train(
                              tp, counts, autocast)
 
     best: dict[str, Any] = {"val_loss": math.inf, "epoch": 0, "in_band": False}
-    # closed_loop keeps the best epoch whose validation shares are inside the criteria's range,
+    # closed_loop keeps the best epoch whose control shares are inside the criteria's range,
     # narrowed by balance_margin on each side (the test split's shares differ by a few points)
     select_in_band = tp.balance == "closed_loop"
     low, high = params.criteria.share_range
