@@ -4,7 +4,7 @@ Run from the repository root:
     python benchmarks/balance.py [--seeds 42 1 2 3 4] [--methods naive defaults]
                                  [--variant NAME:key=value,key=value ...]
                                  [--csv data/real_composite/metadata.csv --root data/real_composite]
-                                 [--set key=value ...] [--workdir DIR]
+                                 [--set key=value ...] [--crossval K] [--workdir DIR]
 
 Each seed is a whole run, as `dvc exp run -S seed=N` would make it: on the demo, the dataset,
 the split and the initialisation all change with the seed; on a CSV (`--csv`), the grouped
@@ -14,6 +14,11 @@ not repeated, so an interrupted benchmark continues where it stopped. Prints, pe
 mean [min, max] over seeds: test AUROC, balanced accuracy at the tuned threshold, the three
 contribution shares, seconds per epoch, whether the point figures meet the success criteria, and
 the verdict (which also weighs their 95% intervals: PASS, FAIL or UNCERTAIN).
+
+With `--crossval K` each run is judged by grouped K-fold cross-validation instead of one test
+split: every group is tested once, and the row holds the pooled out-of-fold AUROC and balanced
+accuracy, each share as its mean over folds, and the verdict over the folds. On a few hundred
+patients in a few dozen groups one test split holds a handful of groups and decides by chance.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from cardiofusion.config import MODALITIES, CriteriaParams, Params, load_params
+from cardiofusion.crossval.run import run_crossval
 from cardiofusion.data.validate import run_validate
 from cardiofusion.demo.generate import generate_demo
 from cardiofusion.evaluation.evaluate import run_evaluate
@@ -65,6 +71,8 @@ def main() -> None:
     parser.add_argument("--csv", type=Path, help="a metadata CSV instead of the demo")
     parser.add_argument("--root", type=Path, help="data.root for --csv")
     parser.add_argument("--set", action="append", default=[], help="key=value for every run")
+    parser.add_argument("--crossval", type=int, default=0, metavar="K",
+                        help="judge each run by K-fold grouped cross-validation (K >= 2)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/cardiofusion-balance"))
     args = parser.parse_args()
     methods = {name: METHODS[name] for name in args.methods}
@@ -77,6 +85,8 @@ def main() -> None:
         root = (args.root or args.csv.parent).resolve()
         data = [f"data.csv={args.csv.resolve()}", f"data.root={root}"]
     workdir = args.workdir.resolve()
+    if args.crossval:
+        data.append(f"crossval.folds={args.crossval}")
     results: dict[str, list[dict[str, object]]] = {name: [] for name in methods}
     for seed in args.seeds:  # seed by seed, so an early stop still compares every method
         for name, overrides in methods.items():
@@ -90,7 +100,8 @@ def run_one(params_file: Path, overrides: list[str], seed: int, workdir: Path,
             method: str) -> dict[str, object]:
     """One seed of one method; a finished run's result is read back instead of repeated."""
     run_dir = workdir / f"seed{seed}" / method
-    result_file = run_dir / "result.json"
+    folds = next((int(o.split("=")[1]) for o in overrides if o.startswith("crossval.folds=")), 0)
+    result_file = run_dir / (f"crossval{folds}.json" if folds else "result.json")
     if result_file.is_file():
         return json.loads(result_file.read_text())
     data_dir = workdir / f"seed{seed}"
@@ -104,24 +115,46 @@ def run_one(params_file: Path, overrides: list[str], seed: int, workdir: Path,
             fcntl.flock(lock, fcntl.LOCK_EX)
             prepare(params, shared, overrides)
         paths = PipelinePaths(run_dir)
-        paths.root.mkdir(parents=True, exist_ok=True)
-        if not (run_dir / "data").exists():
-            os.symlink(data_dir / "data", run_dir / "data")
-        start = time.perf_counter()
-        summary = run_train(params, paths=paths)
-        seconds = time.perf_counter() - start
-        evaluation = run_evaluate(params, paths)
-    epochs = int(summary["epochs_run"])
-    shares = getattr(evaluation.contributions, params.contributions.method).as_dict()
-    result = {
-        "seed": seed, "method": method, "overrides": overrides,
-        "auroc": evaluation.auroc, "bal_acc": evaluation.tuned_threshold.balanced_accuracy,
-        **shares, "verdict": evaluation.verdict, "s/epoch": seconds / epochs,
-        "ecg_unimodal_auroc": evaluation.unimodal["ecg"].auroc,
-    }
+        paths.features.parent.mkdir(parents=True, exist_ok=True)  # the run's own data folder
+        if not paths.features.exists():  # (cross-validation folds go there), shared features
+            os.symlink(shared.features, paths.features)
+        figures = crossval_figures(params, paths) if folds else split_figures(params, paths)
+    result = {"seed": seed, "method": method, "overrides": overrides, **figures}
     result_file.write_text(json.dumps(result, indent=2))
     print(_row(f"{method} seed {seed}", result), flush=True)
     return result
+
+
+def split_figures(params: Params, paths: PipelinePaths) -> dict[str, object]:
+    """Train once, evaluate on the test split."""
+    start = time.perf_counter()
+    summary = run_train(params, paths=paths)
+    seconds = time.perf_counter() - start
+    evaluation = run_evaluate(params, paths)
+    shares = getattr(evaluation.contributions, params.contributions.method).as_dict()
+    return {
+        "auroc": evaluation.auroc, "bal_acc": evaluation.tuned_threshold.balanced_accuracy,
+        **shares, "verdict": evaluation.verdict,
+        "s/epoch": seconds / int(summary["epochs_run"]),
+        "ecg_unimodal_auroc": evaluation.unimodal["ecg"].auroc,
+    }
+
+
+def crossval_figures(params: Params, paths: PipelinePaths) -> dict[str, object]:
+    """Every fold trained and tested; pooled out-of-fold figures, shares as the fold mean."""
+    start = time.perf_counter()
+    summary = run_crossval(params, paths)
+    seconds = time.perf_counter() - start
+    epochs = sum(json.loads(PipelinePaths(paths.crossval_dir / f"fold{k}").train_details
+                            .read_text())["epochs_run"] for k in range(1, summary["folds"] + 1))
+    pooled, shares = summary["pooled"], summary["contributions"]
+    return {
+        "auroc": pooled["auroc"]["value"], "bal_acc": pooled["balanced_accuracy"]["value"],
+        **{m: shares[m]["mean"] for m in MODALITIES}, "verdict": summary["verdict"],
+        "s/epoch": seconds / epochs,  # evaluation included: cross-validation's whole cost
+        "ecg_unimodal_auroc": summary["unimodal_auroc"]["ecg"]["auroc"],
+        "share_intervals": {m: [shares[m]["low"], shares[m]["high"]] for m in MODALITIES},
+    }
 
 
 def prepare(params: Params, shared: PipelinePaths, overrides: list[str]) -> None:

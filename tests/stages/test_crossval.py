@@ -35,6 +35,7 @@ def test_pooled_figures_cover_every_patient_once(crossval_run):
         assert figure["low"] <= figure["value"] <= figure["high"]
     for share in saved["contributions"].values():
         assert share["min"] <= share["mean"] <= share["max"]
+        assert 0 <= share["low"] <= share["mean"] <= share["high"] <= 100  # a share's range
     assert saved["verdict"] in ("pass", "fail", "uncertain")
     assert set(saved["unimodal_auroc"]) == {"ecg", "pcg", "clinical"}
 

@@ -151,11 +151,12 @@ def _with_interval(statistic: object, labels: np.ndarray, values: np.ndarray, sa
 
 
 def _over_folds(values: list[float]) -> dict[str, float]:
-    """Mean and 95% t-interval over folds (the folds are the independent repetitions)."""
+    """Mean and 95% t-interval over folds (the folds are the independent repetitions), held
+    to the 0-100% a share can take."""
     mean = float(np.mean(values))
     half = float(stats.t.ppf(0.975, len(values) - 1) * np.std(values, ddof=1)
                  / np.sqrt(len(values)))
-    return {"mean": mean, "low": mean - half, "high": mean + half,
+    return {"mean": mean, "low": max(0.0, mean - half), "high": min(100.0, mean + half),
             "min": float(min(values)), "max": float(max(values))}
 
 
