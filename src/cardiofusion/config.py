@@ -182,7 +182,7 @@ class TrainParams(_Section):
     min_signal_auroc: float = Field(0.55, ge=0.5, le=1)  # closed_loop: never push below this
     # closed_loop reads its shares on val, or on val plus the reference train patients
     balance_shares_on: Literal["val", "val_and_train"] = "val_and_train"
-    balance_margin: float = Field(2.0, ge=0, le=10)  # closed_loop: keep epochs this far inside
+    balance_margin: float = Field(4.0, ge=0, le=10)  # closed_loop: keep epochs this far inside
     augment: bool = True
     modality_dropout: float = Field(0.0, ge=0, lt=1)
     label_smoothing: float = Field(0.1, ge=0, lt=1)  # targets eps/2 and 1 - eps/2
