@@ -99,15 +99,15 @@ def main() -> None:
 def run_one(params_file: Path, overrides: list[str], seed: int, workdir: Path,
             method: str) -> dict[str, object]:
     """One seed of one method; a finished run's result is read back instead of repeated."""
-    run_dir = workdir / f"seed{seed}" / method
-    folds = next((int(o.split("=")[1]) for o in overrides if o.startswith("crossval.folds=")), 0)
-    result_file = run_dir / (f"crossval{folds}.json" if folds else "result.json")
-    if result_file.is_file():
-        return json.loads(result_file.read_text())
     data_dir = workdir / f"seed{seed}"
+    run_dir = data_dir / method
     params = load_params(params_file, [f"seed={seed}", *overrides,
                                        f"demo.out_dir={data_dir / 'demo'}",
                                        f"featurize.cache_dir={workdir / 'feature_cache'}"])
+    folds = params.crossval.folds
+    result_file = run_dir / (f"crossval{folds}.json" if folds else "result.json")
+    if result_file.is_file():
+        return json.loads(result_file.read_text())
     shared = PipelinePaths(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.redirect_stdout(io.StringIO()):
