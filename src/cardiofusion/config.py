@@ -168,7 +168,7 @@ class ModelParams(_Section):
 
 class TrainParams(_Section):
     batch_size: int = Field(16, ge=1)
-    epochs: int = Field(30, ge=1)
+    epochs: int = Field(60, ge=1)  # an upper bound: early stopping ends most runs
     lr: float = Field(5e-4, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     patience: int = Field(5, ge=0)  # 0 turns early stopping off

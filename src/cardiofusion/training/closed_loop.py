@@ -11,7 +11,11 @@ GradNorm (Chen et al., ICML 2018), which adapts loss weights from each task's tr
   against), so the fusion head learns to decide without it as the on-the-fly prediction
   modulation of Wei et al. (TPAMI 2024) drops the dominant modality;
 - a modality below its share gets a larger auxiliary weight, so its encoder learns from its own
-  loss; above, a smaller one.
+  loss; above, a smaller one. The weight restarts from `train.aux_weight` whenever the modality
+  crosses its even share: the first epochs' shares say little (one branch starts near 0 %,
+  another near 80 %), and a weight wound up on them held the early leader back and pushed the
+  early laggard on for 10-15 epochs after the two had traded places. Fusion dropout keeps
+  integrating: a strong modality needs it for as long as it stays strong.
 
 A modality whose auxiliary head shows no label signal on validation (AUROC below
 `train.min_signal_auroc`) is never pushed up: forcing a share onto noise would be wrong.
@@ -62,7 +66,9 @@ class ModalityWeights:
             has_signal = not unimodal_auroc[m] < tp.min_signal_auroc  # NaN: undecided, push
             if excess < 0 and not has_signal:
                 continue
-            factor = self.aux[m] / tp.aux_weight * math.exp(-tp.balance_rate * excess)
+            factor = self.aux[m] / tp.aux_weight
+            factor = max(factor, 1.0) if excess < 0 else min(factor, 1.0)  # no windup
+            factor *= math.exp(-tp.balance_rate * excess)
             self.aux[m] = tp.aux_weight * min(max(factor, 1 / MAX_AUX_FACTOR), MAX_AUX_FACTOR)
             rate = self.dropout[m] + tp.balance_rate * excess * tp.max_modality_dropout
             self.dropout[m] = min(max(rate, tp.modality_dropout), tp.max_modality_dropout)

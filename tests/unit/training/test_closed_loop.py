@@ -78,3 +78,17 @@ def test_the_controller_reads_smoothed_shares():
     weights.adapt(TP, {"ecg": 10.0, "pcg": 30.0, "clinical": 60.0}, SIGNAL)
     weights.adapt(TP, {"ecg": 50.0, "pcg": 30.0, "clinical": 20.0}, SIGNAL)
     assert weights.smoothed == pytest.approx({"ecg": 30.0, "pcg": 30.0, "clinical": 40.0})
+
+
+def test_the_auxiliary_weight_restarts_when_a_modality_crosses_its_even_share():
+    """Early shares wind the weights up; once two modalities trade places, the early leader is
+    taught at least the base weight and the early laggard at most."""
+    weights = ModalityWeights.initial(TP)
+    for _ in range(5):
+        weights.adapt(TP, {"ecg": 5.0, "pcg": 80.0, "clinical": 15.0}, SIGNAL)
+    assert weights.aux["ecg"] > 0.2 > weights.aux["pcg"] and weights.dropout["pcg"] > 0.0
+    for _ in range(2):  # the smoothed shares cross the even share on the second epoch
+        weights.adapt(TP, {"ecg": 60.0, "pcg": 10.0, "clinical": 30.0}, SIGNAL)
+    assert weights.aux["pcg"] > 0.2 > weights.aux["ecg"]
+    assert weights.aux["pcg"] == pytest.approx(0.2 * math.exp(-0.5 * (weights.smoothed["pcg"]
+                                                                      - 100 / 3) / (100 / 3)))
