@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 import cardiofusion.training.train as train_stage
-from cardiofusion.config import MODALITIES, Params, load_params
+from cardiofusion.config import Params, load_params
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.model.network import MultimodalNet
 from cardiofusion.model.splits import SplitTensors, load_split
@@ -117,7 +117,7 @@ def _precision_figures(params: Params) -> None:
     for name, dtype, channels_last in VARIANTS:
         torch.manual_seed(params.seed)
         model = MultimodalNet(params.model.model_copy(update={"channels_last": channels_last}),
-                              features.clinical.shape[1])
+                              features.clinical_features, features.modalities)
         optimizer = torch.optim.AdamW(model.parameters(), lr=params.train.lr)
         with FlopCounterMode(display=False) as counter:
             _precision_step(model, optimizer, train, rows, params, dtype)
@@ -192,7 +192,7 @@ def _compare_steps(params: Params) -> tuple[float, float]:
     torch.manual_seed(params.seed)
     features = FeatureSet.load(FEATURES)
     train = load_split(features, "train", torch.device("cpu"))
-    model = MultimodalNet(params.model, features.clinical.shape[1])
+    model = MultimodalNet(params.model, features.clinical_features, features.modalities)
     optimizer = torch.optim.AdamW(model.parameters(), lr=params.train.lr)
     batches = torch.randperm(len(train)).split(params.train.batch_size)
     ours, seed_way = [], []
@@ -212,7 +212,7 @@ def _aux_head_step(model: MultimodalNet, optimizer: torch.optim.Optimizer, data:
     embeddings = model.embed(inputs)
     aux = model.aux_logits(embeddings)
     loss = F.binary_cross_entropy_with_logits(model.fuse(embeddings), labels) + aux_weight * sum(
-        F.binary_cross_entropy_with_logits(aux[m], labels) for m in MODALITIES
+        F.binary_cross_entropy_with_logits(aux[m], labels) for m in model.modalities
     )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -223,7 +223,7 @@ def _four_pass_step(model: MultimodalNet, optimizer: torch.optim.Optimizer, data
                     rows: torch.Tensor, aux_weight: float) -> None:
     inputs, labels = data.batch(rows), data.labels[rows]
     loss = F.binary_cross_entropy_with_logits(model.fuse(model.embed(inputs)), labels)
-    for kept in MODALITIES:
+    for kept in model.modalities:
         blanked = {m: t if m == kept else torch.zeros_like(t) for m, t in inputs.items()}
         loss = loss + aux_weight * F.binary_cross_entropy_with_logits(
             model.fuse(model.embed(blanked)), labels

@@ -31,6 +31,8 @@ def tiny_overrides(out_dir: Path) -> list[str]:
         "demo.abnormal_fraction=0.7",
         "demo.pcg_seconds=[4, 9]",
         "demo.n_jobs=1",
+        # every patient complete: the absent-modality tests make their own incomplete demo
+        "demo.missing.ecg=0", "demo.missing.pcg=0", "demo.missing.clinical=0",
         f"data.csv={out_dir}/metadata.csv",
         f"data.root={out_dir}",
         "featurize.n_jobs=1",

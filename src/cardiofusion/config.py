@@ -40,6 +40,17 @@ class PerModality(_Section):
         return {m: getattr(self, m) for m in MODALITIES}
 
 
+class MissingRates(_Section):
+    """Share of demo rows that lack each modality (an empty cell), as a clinic's records do."""
+
+    ecg: float = Field(0.03, ge=0, le=0.5)
+    pcg: float = Field(0.03, ge=0, le=0.5)
+    clinical: float = Field(0.03, ge=0, le=0.5)
+
+    def as_dict(self) -> dict[str, float]:
+        return {m: getattr(self, m) for m in MODALITIES}
+
+
 class DemoParams(_Section):
     out_dir: Path = Path("data/demo")
     patients: int = Field(1500, ge=10)
@@ -50,6 +61,7 @@ class DemoParams(_Section):
     stereo_fraction: float = Field(0.15, ge=0, le=1)
     png_fraction: float = Field(0.5, ge=0, le=1)
     missing_fraction: float = Field(0.02, ge=0, le=0.5)
+    missing: MissingRates = MissingRates()
     n_jobs: int = Field(2, ge=1)
 
 
@@ -70,8 +82,9 @@ class DataParams(_Section):
     root: Path = Path("data/demo")
     id_column: str = "patient_id"
     group_column: str | None = None  # None: every row is its own patient
-    ecg_column: str = "ecg_path"
-    pcg_column: str = "pcg_path"
+    # null leaves the modality out of the whole pipeline (a dataset without it)
+    ecg_column: str | None = "ecg_path"
+    pcg_column: str | None = "pcg_path"
     label_column: str = "output"
     clinical_columns: list[str] | Literal["auto"] = "auto"
     ignore_columns: list[str] = []
@@ -91,6 +104,22 @@ class DataParams(_Section):
     @classmethod
     def _label_as_text(cls, value: Any) -> Any:
         return None if value is None else str(value)
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """The modalities this dataset has, in the fixed order ECG, PCG, clinical."""
+        named = {"ecg": self.ecg_column is not None, "pcg": self.pcg_column is not None,
+                 "clinical": self.clinical_columns != []}
+        return tuple(m for m in MODALITIES if named[m])
+
+    @model_validator(mode="after")
+    def _at_least_one_modality(self) -> DataParams:
+        if not self.modalities:
+            raise ValueError(
+                "data.ecg_column and data.pcg_column are null and data.clinical_columns is "
+                "empty: name at least one modality's column(s)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _map_agrees_with_positive_label(self) -> DataParams:

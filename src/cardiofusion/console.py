@@ -30,9 +30,10 @@ def shares(
 ) -> str:
     """Contributions in modality order: '24.9 / 37.4 / 37.7 %' or, labelled,
     'ECG=24.9%, PCG=37.4%, Clinical=37.7%'."""
+    present = [m for m in MODALITIES if m in values]
     if labelled:
-        return ", ".join(f"{MODALITY_LABELS[m]}={values[m]:.{digits}f}%" for m in MODALITIES)
-    return sep.join(f"{values[m]:.{digits}f}" for m in MODALITIES) + " %"
+        return ", ".join(f"{MODALITY_LABELS[m]}={values[m]:.{digits}f}%" for m in present)
+    return sep.join(f"{values[m]:.{digits}f}" for m in present) + " %"
 
 
 def percent(value: float, digits: int = 1) -> str:
@@ -64,9 +65,27 @@ def print_validation(report: Mapping[str, Any], problems: list[Problem], example
         print(f"  ⚠️  only {distinct} distinct clinical vectors among {complete} complete rows; "
               f"{report['rows_sharing_a_clinical_vector']} rows share theirs with another row: "
               "copies of imputed records teach the model nothing new")
-    for column in report["label_leak_columns"]:
-        print(f"  ⚠️  column {column!r} equals the label on every row: a label leak, never an "
-              "input (drop it from the CSV or list it in data.ignore_columns)")
+    for column, pattern in report["label_leak_columns"].items():
+        print(f"  ⚠️  column {column!r} separates the labels alone ({pattern}): a label leak, "
+              "left out of the inputs. To use it anyway, list it in data.clinical_columns; to "
+              "silence this, list it in data.ignore_columns")
+    for column, pattern in report["label_leaks_kept"].items():
+        print(f"  ⚠️  clinical column {column!r} separates the labels alone ({pattern}): kept "
+              "because data.clinical_columns lists it, but the model may learn the bookkeeping "
+              "instead of the heart")
+    for column, distinct in report["free_text_columns"].items():
+        print(f"  ⚠️  column {column!r} is free text ({distinct} distinct values), not a "
+              "category: left out of the inputs (list it in data.ignore_columns to silence "
+              "this)")
+    kinds = report["clinical_column_kinds"]
+    categorical = [c for c, kind in kinds.items() if kind == "categorical"]
+    if categorical:
+        print(f"  Text clinical columns, used as categories: {', '.join(categorical)}")
+    print("  Modalities: " + ", ".join(
+        f"{m} in {n} rows" for m, n in report["rows_with_modality"].items()))
+    if len(report["modality_combinations"]) > 1:
+        print("  Combinations: " + ", ".join(
+            f"{name} {n:,}" for name, n in report["modality_combinations"].items()))
     for column, agreement in report["label_agreement"].items():
         print(f"  ⚠️  {column} disagrees with the target in {agreement['disagree']} of "
               f"{agreement['compared']} rows (excluded from the inputs):")
@@ -162,12 +181,32 @@ def print_evaluation(e: Evaluation) -> None:
     print(f"   Predictions vary: probability std {vary.probability_std:.3f}; moved by more "
           f"than {vary.swap_delta:g} when the modality is swapped with another patient's: "
           + ", ".join(f"{MODALITY_LABELS[m]} {v:.0%}" for m, v in vary.moved_fraction.items()))
+    print_robustness(e)
+    if e.share_scale != 1:
+        print(f"   Share criteria rescaled by {e.share_scale:g} (written for three modalities; "
+              f"{len(e.modalities)} in the data) to {e.share_range[0]:g}-"
+              f"{e.share_range[1]:g}% per modality with label signal")
     marks = {"pass": "✅", "fail": "❌", "uncertain": "❔"}
     for name, outcome in e.checks.items():
         note = f" (exempt: {e.exempt[name]})" if name in e.exempt else ""
         read = f" [{e.evidence[name]}]" if outcome != "pass" and name in e.evidence else ""
         print(f"   {marks[outcome]} {name}{read}{note}")
     print(f"   Verdict: {e.verdict.upper()}")
+
+
+def print_robustness(e: Evaluation) -> None:
+    """AUROC with each subset of the modalities given, and on patients who truly lack one."""
+    if len(e.robustness) > 1:
+        print("   Robustness (test AUROC, 95% CI, with only these modalities given):")
+        for row in e.robustness:
+            names = " + ".join(MODALITY_LABELS[m] for m in row.modalities)
+            print(f"      {names}: {row.auroc:.3f} ({interval(row.auroc_ci)}) | balanced acc "
+                  f"{row.balanced_accuracy:.1%}")
+    for row in e.absent:
+        figures = (f"AUROC {row.auroc:.3f} ({interval(row.auroc_ci)})" if row.auroc is not None
+                   else "AUROC not measurable (one class)")
+        print(f"   Test patients without {MODALITY_LABELS[row.modality]}: {row.patients} "
+              f"({row.healthy} healthy, {row.abnormal} abnormal), {figures}")
 
 
 def print_crossval(summary: Mapping[str, Any]) -> None:
@@ -180,6 +219,16 @@ def print_crossval(summary: Mapping[str, Any]) -> None:
     print("   Contributions over folds (mean, 95% CI): " + ", ".join(
         f"{MODALITY_LABELS[m]} {c['mean']:.1f}% ({c['low']:.1f}-{c['high']:.1f})"
         for m, c in summary["contributions"].items()))
+    robustness = summary.get("robustness", {})
+    if len(robustness) > 1:
+        print("   Pooled AUROC with only these modalities given: " + " | ".join(
+            f"{' + '.join(MODALITY_LABELS[m] for m in key.split('+'))} {f['value']:.3f} "
+            f"({f['low']:.3f}-{f['high']:.3f})" for key, f in robustness.items()))
+    for m, lacking in summary.get("absent", {}).items():
+        auroc = lacking.get("auroc")
+        shown = (f"AUROC {auroc['value']:.3f} ({auroc['low']:.3f}-{auroc['high']:.3f})"
+                 if auroc else "AUROC not measurable (one class)")
+        print(f"   Patients without {MODALITY_LABELS[m]}: {lacking['patients']}, {shown}")
     marks = {"pass": "✅", "fail": "❌", "uncertain": "❔"}
     for name, outcome in summary["checks"].items():
         read = f" [{summary['evidence'][name]}]" if outcome != "pass" else ""
@@ -223,6 +272,8 @@ def _stored_shares(contributions: Any) -> str:
         return "n/a"
     method = contributions.get("method")
     values = contributions.get(method) if isinstance(method, str) else None
-    if not isinstance(values, dict) or not all(m in values for m in MODALITIES):
+    present = [m for m in MODALITIES if isinstance(values, dict) and values.get(m) is not None]
+    if not present:
         return "n/a"
-    return f"ECG/PCG/clinical {shares(values, digits=0, sep='/')} ({method})"
+    names = "/".join(MODALITY_LABELS[m] if m != "clinical" else m for m in present)
+    return f"{names} {shares({m: values[m] for m in present}, digits=0, sep='/')} ({method})"

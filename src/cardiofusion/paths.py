@@ -117,6 +117,10 @@ class PipelinePaths:
         return self.root / "plots/modalities.png"
 
     @property
+    def robustness_figure(self) -> Path:
+        return self.root / "plots/robustness.png"
+
+    @property
     def report(self) -> Path:
         return self.root / "plots/report.md"
 

@@ -102,9 +102,9 @@ def test_saved_model_preprocesses_one_patient_like_the_cache(project, monkeypatc
                                                                         .categorical)}
     one = featurize_patient(row["ecg_path"], row["pcg_path"], clinical, loaded.spec,
                             DEFAULT_LIMITS)
-    assert (one.ecg == features.ecg[0]).all()
-    assert (one.pcg.astype("float16") == features.pcg[0]).all()
-    assert one.clinical == pytest.approx(features.clinical[0], abs=1e-6)
+    assert (one.arrays["ecg"] == features.arrays["ecg"][0]).all()
+    assert (one.arrays["pcg"].astype("float16") == features.arrays["pcg"][0]).all()
+    assert one.arrays["clinical"] == pytest.approx(features.arrays["clinical"][0], abs=1e-6)
 
 
 def test_experiment_metrics_diff_and_plots(project):

@@ -65,12 +65,13 @@ def test_added_row_decodes_only_its_two_files(project, tiny_params, tiny_demo, c
     run_validate(params)
     features, out = _featurize(params, capsys)
     patients = len(features.index)
-    assert f"decoded 1 ECG and 1 PCG files, reused {patients - 1} and {patients - 1}" in out
+    assert (f"ECG decoded 1, reused {patients - 1}; PCG decoded 1, reused {patients - 1}"
+            in out)
 
 
 @pytest.mark.parametrize(("section", "change", "decoded"), [
-    ("pcg", {"n_mels": 32}, "decoded 0 ECG and {n} PCG"),
-    ("ecg", {"remove_grid": False}, "decoded {n} ECG and 0 PCG"),
+    ("pcg", {"n_mels": 32}, "ECG decoded 0, reused {n}; PCG decoded {n}, reused 0"),
+    ("ecg", {"remove_grid": False}, "ECG decoded {n}, reused 0; PCG decoded 0, reused {n}"),
 ])
 def test_a_modality_param_redecodes_that_modality_only(
     project, tiny_params, tiny_demo, capsys, section, change, decoded
@@ -79,17 +80,18 @@ def test_a_modality_param_redecodes_that_modality_only(
     features, out = _featurize(params, capsys)
     assert decoded.format(n=len(features.index)) in out
     if section == "pcg":
-        assert features.pcg.shape[1] == 32
+        assert features.arrays["pcg"].shape[1] == 32
 
 
 def test_rerun_gives_the_same_arrays_and_records_versions(project, tiny_params, tiny_demo,
                                                          capsys):
     before = FeatureSet.load(FEATURES)
-    ecg, pcg = np.array(before.ecg), np.array(before.pcg)
+    ecg, pcg = np.array(before.arrays["ecg"]), np.array(before.arrays["pcg"])
     params = _params(tiny_params, project / "first.csv", tiny_demo.parent)
     features, out = _featurize(params, capsys)
-    assert "decoded 0 ECG and 0 PCG" in out
-    assert np.array_equal(features.ecg, ecg) and np.array_equal(features.pcg, pcg)
+    assert "ECG decoded 0, reused" in out and "PCG decoded 0, reused" in out
+    assert np.array_equal(features.arrays["ecg"], ecg)
+    assert np.array_equal(features.arrays["pcg"], pcg)
     assert features.index.equals(before.index)
     spec = json.loads(Path("data/features/spec.json").read_text())
     assert spec["feature_version"] == FEATURE_VERSION
@@ -99,14 +101,15 @@ def test_rerun_gives_the_same_arrays_and_records_versions(project, tiny_params, 
 
 def test_damaged_entries_are_recomputed(project, tiny_params, tiny_demo, capsys):
     before = FeatureSet.load(FEATURES)
-    ecg, pcg = np.array(before.ecg), np.array(before.pcg)
+    ecg, pcg = np.array(before.arrays["ecg"]), np.array(before.arrays["pcg"])
     truncated = sorted((CACHE / "pcg").glob("*.npy"))[0]
     truncated.write_bytes(truncated.read_bytes()[:200])
     sorted((CACHE / "ecg").glob("*.npy"))[0].write_bytes(b"not an array")
     params = _params(tiny_params, project / "first.csv", tiny_demo.parent)
     features, out = _featurize(params, capsys)
-    assert "decoded 1 ECG and 1 PCG" in out
-    assert np.array_equal(features.ecg, ecg) and np.array_equal(features.pcg, pcg)
+    assert "ECG decoded 1, reused" in out and "PCG decoded 1, reused" in out
+    assert np.array_equal(features.arrays["ecg"], ecg)
+    assert np.array_equal(features.arrays["pcg"], pcg)
 
 
 def test_cache_keeps_itself_out_of_git(project):

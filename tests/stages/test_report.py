@@ -37,10 +37,11 @@ def test_report_markdown_ties_verdict_checks_and_figures_together(reported):
     assert f"**Verdict: {evaluation['verdict'].upper()}**" in text
     for name in evaluation["checks"]:
         assert f"`{name}`" in text
-    assert "| contributions ECG / PCG / clinical | 0.0 / 0.2 / 99.8 % |" in text
+    assert "| contributions ECG / PCG / Clinical | 0.0 / 0.2 / 99.8 % |" in text
     assert "FAIL (contribution checks)" in text  # the replaced system, judged by the criteria
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert sorted(links) == ["evaluation.png", "modalities.png", "training_history.png"]
+    assert sorted(links) == ["evaluation.png", "modalities.png", "robustness.png",
+                             "training_history.png"]
     assert all((reported / "plots" / link).is_file() for link in links)
 
 

@@ -24,7 +24,8 @@ def features_only(tiny_trained, tmp_path, monkeypatch):
 def _initial_model(params) -> MultimodalNet:
     """The weights run_train starts from: the same seed, the same construction order."""
     seed_everything(params.seed)
-    return MultimodalNet(params.model, FeatureSet.load(DEFAULT_PATHS.features).clinical.shape[1])
+    features = FeatureSet.load(DEFAULT_PATHS.features)
+    return MultimodalNet(params.model, features.clinical_features, features.modalities)
 
 
 def _changed(before: torch.nn.Module, after: torch.nn.Module) -> bool:

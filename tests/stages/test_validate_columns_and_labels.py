@@ -50,8 +50,10 @@ def test_a_copy_of_the_label_is_never_an_input(tiny_params, tiny_demo, tmp_path,
     table["diagnosis_code"] = table["output"]
     manifest = _run(tiny_params, tiny_demo, table, tmp_path)
     assert "diagnosis_code" not in manifest.columns
-    assert _report(tmp_path)["label_leak_columns"] == ["diagnosis_code"]
-    assert "'diagnosis_code' equals the label on every row: a label leak" in capsys.readouterr().out
+    assert _report(tmp_path)["label_leak_columns"] == {
+        "diagnosis_code": "equals the label on every row"}
+    assert ("'diagnosis_code' separates the labels alone (equals the label on every row): a "
+            "label leak" in capsys.readouterr().out)
 
 
 def test_a_listed_copy_of_the_label_is_refused(tiny_params, tiny_demo, tmp_path):

@@ -43,7 +43,6 @@ from cardiofusion.training.train import run_train
 
 HEADLINE = ["folds", "verdict", "pooled", "contributions"]  # metrics/crossval.json; the rest:
 # reports/crossval.json
-LINKED = ("ecg.npy", "pcg.npy", "clinical.npy", "spec.json")
 RATES = {  # name: (rows counted, rows among them that count as right)
     "sensitivity": ("actual", "predicted"),
     "specificity": ("not_actual", "not_predicted"),
@@ -83,7 +82,8 @@ def _fold(params: Params, paths: PipelinePaths, features: FeatureSet, number: in
     if done.is_file() and json.loads(done.read_text()).get("fingerprint") == fingerprint:
         print(f"↩️  Fold {number}: finished earlier, kept")
     else:
-        _link_features(paths.features, fold.features, features.index.assign(split=split))
+        _link_features(paths.features, fold.features, features.index.assign(split=split),
+                       [*(f"{m}.npy" for m in features.modalities), "spec.json"])
         run_train(params, paths=fold)
         run_evaluate(params, fold)
         write_json(done, {"fingerprint": fingerprint})
@@ -94,10 +94,11 @@ def _fold(params: Params, paths: PipelinePaths, features: FeatureSet, number: in
     }
 
 
-def _link_features(source: Path, target: Path, index: pd.DataFrame) -> None:
+def _link_features(source: Path, target: Path, index: pd.DataFrame, linked: list[str]
+                   ) -> None:
     """The fold's feature folder: the same arrays (symlinks), its own split column."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in LINKED:
+    for name in linked:
         link = target / name
         if link.is_symlink() or link.exists():
             link.unlink()
@@ -120,17 +121,20 @@ def pool(results: list[dict[str, object]], params: Params, k: int) -> dict[str, 
         **{name: _with_interval(rate_rows(*RATES[name]), labels, predicted, samples, seed,
                                 groups) for name in RATES},
     }
+    modalities = [m for m in MODALITIES if f"{m}_score" in pooled]
     shares = {m: [float(r["evaluation"]["contributions"][
-        r["evaluation"]["contributions"]["method"]][m]) for r in results] for m in MODALITIES}
+        r["evaluation"]["contributions"]["method"]][m]) for r in results] for m in modalities}
     share_summary = {m: _over_folds(values) for m, values in shares.items()}
-    unimodal = {m: label_signal(labels, pooled[f"{m}_score"].to_numpy(), samples, seed, groups)
-                for m in MODALITIES}
+    having = {m: _present(pooled, m) for m in modalities}
+    unimodal = {m: label_signal(labels[having[m]], pooled[f"{m}_score"].to_numpy()[having[m]],
+                                samples, seed, groups[having[m]]) for m in modalities}
     verdict = judge({m: (s["low"], s["high"]) for m, s in share_summary.items()},
                     (figures["balanced_accuracy"]["low"], figures["balanced_accuracy"]["high"]),
                     unimodal, params.criteria)
     return {
         "folds": k,
         "verdict": verdict.outcome,
+        "modalities": modalities,
         "patients": len(pooled),
         "groups": len(np.unique(groups)),
         "pooled": figures,
@@ -139,8 +143,44 @@ def pool(results: list[dict[str, object]], params: Params, k: int) -> dict[str, 
         "checks": verdict.checks,
         "evidence": verdict.evidence,
         "exempt": verdict.exempt,
+        "share_scale": verdict.share_scale,
+        "share_range": verdict.share_range,
+        "robustness": _pooled_robustness(pooled, labels, groups, samples, seed),
+        "absent": {m: _pooled_absent(pooled, labels, groups, having[m], samples, seed)
+                   for m in modalities if not having[m].all()},
         "per_fold": [_fold_row(r) for r in results],
     }
+
+
+def _present(pooled: pd.DataFrame, modality: str) -> np.ndarray:
+    column = f"has_{modality}"
+    if column not in pooled:
+        return np.ones(len(pooled), dtype=bool)
+    return pooled[column].astype(str).str.lower().eq("true").to_numpy()
+
+
+def _pooled_robustness(pooled: pd.DataFrame, labels: np.ndarray, groups: np.ndarray,
+                       samples: int, seed: int) -> dict[str, dict[str, float]]:
+    """Out-of-fold AUROC of every subset of the modalities (the others withheld), pooled."""
+    prefix = "probability_"
+    return {column.removeprefix(prefix): _with_interval(
+                auroc_rows, labels, pooled[column].to_numpy(), samples, seed, groups)
+            for column in pooled.columns if column.startswith(prefix)}
+
+
+def _pooled_absent(pooled: pd.DataFrame, labels: np.ndarray, groups: np.ndarray,
+                   having: np.ndarray, samples: int, seed: int) -> dict[str, object]:
+    """The pooled patients who truly lack the modality, and the AUROC on them."""
+    rows = ~having
+    lacking = labels[rows]
+    result: dict[str, object] = {"patients": int(rows.sum()),
+                                 "healthy": int(np.sum(lacking == 0)),
+                                 "abnormal": int(np.sum(lacking == 1))}
+    if len(np.unique(lacking)) == 2:
+        result["auroc"] = _with_interval(auroc_rows, lacking,
+                                         pooled["probability"].to_numpy()[rows], samples, seed,
+                                         groups[rows])
+    return result
 
 
 def _with_interval(statistic: object, labels: np.ndarray, values: np.ndarray, samples: int,

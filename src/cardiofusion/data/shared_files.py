@@ -20,15 +20,20 @@ from scipy.sparse.csgraph import connected_components
 
 from cardiofusion.files import file_digest
 
+ABSENT = "absent:"  # the key of a row without a file: shared with no other row
 
-def file_identities(paths: list[Path]) -> list[str]:
-    """One key per path; equal keys mean the same file or the same bytes."""
-    stats = [os.stat(path) for path in paths]
-    inode = [f"inode:{s.st_dev}:{s.st_ino}" for s in stats]
+
+def file_identities(paths: list[Path | None]) -> list[str]:
+    """One key per path; equal keys mean the same file or the same bytes. A row without a file
+    (None) gets a key of its own."""
+    named = [(i, path) for i, path in enumerate(paths) if path is not None]
+    stats = {i: os.stat(path) for i, path in named}
+    inode = [f"inode:{s.st_dev}:{s.st_ino}" if (s := stats.get(i)) else f"{ABSENT}{i}"
+             for i in range(len(paths))]
     by_size: dict[int, set[str]] = defaultdict(set)
-    for key, s in zip(inode, stats, strict=True):
-        by_size[s.st_size].add(key)
-    first_path = _first(inode, paths)
+    for i, s in stats.items():
+        by_size[s.st_size].add(inode[i])
+    first_path = _first([inode[i] for i, _ in named], [path for _, path in named])
     content = {
         key: f"sha256:{file_digest(first_path[key])}"
         for keys in by_size.values()
@@ -70,8 +75,9 @@ def merge_groups(base: pd.Series, identities: dict[str, list[str]]) -> FileGroup
     sharing = np.zeros(n, dtype=bool)
     files = {}
     for column, ids in identities.items():
-        counts = pd.Series(ids).value_counts()
-        sharing |= pd.Series(ids).map(counts).to_numpy() > 1
+        named = pd.Series(ids)[~pd.Series(ids, dtype=str).str.startswith(ABSENT)]
+        counts = named.value_counts()
+        sharing |= pd.Series(ids).map(counts).fillna(0).to_numpy() > 1
         files[column] = {"distinct": len(counts), "shared_by_several_rows": int((counts > 1).sum())}
     used = sizes[sizes > 0]
     return FileGroups(

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cardiofusion.clinical_values import category_text, is_missing
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -36,6 +38,7 @@ class Rows:
 
 
 _LABEL_LIKE = re.compile(r"(^label[_\W]|[_\W]label$|^target[_\W]|^y[_\W])", re.IGNORECASE)
+MAX_TEXT_CATEGORIES = 50  # a text column with more distinct values is free text, not a category
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -44,19 +47,57 @@ def is_label_like(column: str) -> bool:
     return bool(_LABEL_LIKE.search(column))
 
 
-def check_clinical(
-    table: pd.DataFrame, columns: list[str], ranges: dict[str, tuple[float, float]], rows: Rows
-) -> tuple[pd.DataFrame, list[Problem]]:
-    """Finite numbers (empty = missing, imputed later) within the optional ranges."""
-    values = table[columns].apply(pd.to_numeric, errors="coerce")
-    problems = []
+def column_kinds(table: pd.DataFrame, columns: list[str]) -> dict[str, str]:
+    """`numeric` when most filled cells are numbers (surrounding spaces allowed; the others
+    are then typos, reported by row), else `categorical` (text and booleans); a column with no
+    filled cell is `empty`."""
+    kinds = {}
     for column in columns:
+        filled = table[column][~table[column].map(is_missing)]
+        numbers = pd.to_numeric(filled.str.strip(), errors="coerce").notna()
+        if filled.empty:
+            kinds[column] = "empty"
+        else:
+            kinds[column] = "numeric" if numbers.mean() >= 0.5 else "categorical"
+    return kinds
+
+
+def free_text_columns(table: pd.DataFrame, kinds: dict[str, str]) -> dict[str, int]:
+    """Text columns with too many distinct values to be categories (notes, names, ids): the
+    count of distinct values of each."""
+    found = {}
+    for column, kind in kinds.items():
+        if kind != "categorical":
+            continue
+        filled = table[column][~table[column].map(is_missing)].str.strip()
+        distinct = filled.nunique()
+        if distinct > MAX_TEXT_CATEGORIES or (distinct > 2 and distinct > len(filled) / 2):
+            found[column] = int(distinct)
+    return found
+
+
+def check_clinical(
+    table: pd.DataFrame, kinds: dict[str, str], ranges: dict[str, tuple[float, float]],
+    rows: Rows,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Numbers (finite, within the optional ranges) and categories (text as written, numbers
+    in one spelling); every missing-value spelling (`nan`, `NA`, `?`, empty ...) becomes a
+    missing value, imputed later."""
+    values = pd.DataFrame(index=table.index)
+    problems = []
+    for column, kind in kinds.items():
         text = table[column].str.strip()
-        for i in text.index[(text != "") & values[column].isna()]:
-            detail = f"value {text[i]!r} is not a number (leave it empty if unknown)"
+        missing = text.map(is_missing)
+        if kind == "categorical":
+            values[column] = text.map(category_text).where(~missing, None)
+            continue
+        values[column] = pd.to_numeric(text.where(~missing, ""), errors="coerce")
+        for i in text.index[~missing & values[column].isna()]:
+            detail = (f"value {shown(text[i])} is not a number, in a column of numbers (leave "
+                      "it empty, or write NA, if unknown)")
             problems.append(rows.problem(i, column, "clinical_not_numeric", detail))
         for i in values.index[np.isinf(values[column])]:
-            detail = f"value {text[i]!r} is not a finite number (leave it empty if unknown)"
+            detail = f"value {shown(text[i])} is not a finite number (leave it empty if unknown)"
             problems.append(rows.problem(i, column, "clinical_not_finite", detail))
         values.loc[np.isinf(values[column]), column] = np.nan
         if column in ranges:
@@ -66,6 +107,11 @@ def check_clinical(
                 detail = f"value {values.at[i, column]:g} outside validate.ranges [{low}, {high}]"
                 problems.append(rows.problem(i, column, "clinical_out_of_range", detail))
     return values, problems
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """A cell for a message: quoted, and cut when long."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
 
 
 def check_duplicate_ids(ids: pd.Series, column: str, rows: Rows) -> list[Problem]:

@@ -11,15 +11,18 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cardiofusion.config import DataParams, Params, ValidateParams
+from cardiofusion.clinical_values import is_missing
+from cardiofusion.config import MODALITY_LABELS, DataParams, Params, ValidateParams
 from cardiofusion.console import print_class_counts, print_shared_files, print_validation
 from cardiofusion.data.file_checks import check_audio, check_image
 from cardiofusion.data.labels import check_labels
+from cardiofusion.data.leaks import separating_columns
 from cardiofusion.data.resolve import check_path, describe_path, resolve_path
 from cardiofusion.data.shared_files import file_identities, merge_groups, repeats
 from cardiofusion.data.split import SPLITS, grouped_stratified_split
@@ -29,7 +32,9 @@ from cardiofusion.data.table_checks import (
     check_clinical,
     check_duplicate_ids,
     check_header,
+    column_kinds,
     dataset_findings,
+    free_text_columns,
     is_label_like,
     label_copies,
 )
@@ -48,19 +53,19 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
     ids = table[data.id_column].astype(str)
     rows = Rows(pd.Series(np.arange(len(table)) + 2, index=table.index), ids)
     labels, problems = check_labels(table[data.label_column], rows, data)
-    clinical, leaks = _clinical_columns(table, data, labels)
-    _require_columns(table, data, {f"data.clinical_columns[{c}]": c for c in clinical})
-    if not clinical:
-        raise CardiofusionError(f"{data.csv}: no numeric clinical columns found")
-
-    values, value_problems = check_clinical(table, clinical, dict(rules.ranges), rows)
+    chosen = _clinical_columns(table, data, labels, rows)
+    values, value_problems = check_clinical(table, chosen.kinds, dict(rules.ranges), rows)
     problems += value_problems
     problems += check_duplicate_ids(ids, data.id_column, rows)
+    columns = file_columns(data)
     files = {
-        column: [resolve_path(p, data.root, data.path_rewrite) for p in table[column]]
-        for column in (data.ecg_column, data.pcg_column)
+        column: [None if is_missing(p) else resolve_path(p, data.root, data.path_rewrite)
+                 for p in table[column]]
+        for column in columns.values()
     }
     problems += _check_files(table, files, rows, data, rules, params.seed)
+    presence = _presence(files, columns, values, data.modalities)
+    problems += _rows_without_modality(presence, rows, data)
     checked = ~rows.lines.isin({p.line for p in problems})
     identities = {c: file_identities([files[c][i] for i in np.flatnonzero(checked)]) for c in files}
     problems += _shared_file_problems(table, identities, checked, rows, rules)
@@ -68,7 +73,15 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
 
     label_columns = [c for c in table.columns if is_label_like(c) and c != data.label_column]
     findings = dataset_findings(table, values, labels, label_columns)
-    report = _report(table, int(keep.sum()), problems, {"label_leak_columns": leaks, **findings})
+    report = _report(table, int(keep.sum()), problems, {
+        "modalities": list(data.modalities),
+        **modality_counts(presence[keep.to_numpy()]),
+        "clinical_column_kinds": chosen.kinds,
+        "label_leak_columns": chosen.leaks,
+        "label_leaks_kept": chosen.kept_leaks,
+        "free_text_columns": chosen.free_text,
+        **findings,
+    })
     base = table[data.group_column].astype(str) if data.group_column else ids
     groups = merge_groups(base[keep], _still_kept(identities, checked, keep))
     report["shared_files"] = groups.summary
@@ -76,27 +89,30 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
     print_shared_files(groups.summary)
     _apply_policy(report, rules)
 
-    manifest = (
-        pd.DataFrame(
-            {
-                "line": rows.lines,
-                "patient_id": ids,
-                "group": groups.names.reindex(table.index),
-                "ecg_path": [str(p) for p in files[data.ecg_column]],
-                "pcg_path": [str(p) for p in files[data.pcg_column]],
-                "label": labels,
-            }
-        )
-        .join(values)[keep]
-        .reset_index(drop=True)
+    manifest = pd.DataFrame(
+        {
+            "line": rows.lines,
+            "patient_id": ids,
+            "group": groups.names.reindex(table.index),
+            **{f"{m}_path": ["" if p is None else str(p) for p in files[column]]
+               for m, column in columns.items()},
+            "label": labels,
+        }
     )
+    manifest = manifest.join(values)[keep].reset_index(drop=True)
     manifest["label"] = manifest["label"].astype(int)
-    split = grouped_stratified_split(manifest["label"], manifest["group"], data.split, params.seed)
-    manifest.insert(len(manifest.columns) - len(clinical), "split", split)
+    combination = presence[keep.to_numpy()].apply(combination_name, axis=1).to_numpy()
+    split = grouped_stratified_split(manifest["label"], manifest["group"], data.split, params.seed,
+                                     pd.Series(combination))
+    manifest.insert(len(manifest.columns) - len(chosen.kinds), "split", split)
     report["class_counts"] = {
         name: {
             str(k): int(n) for k, n in manifest.loc[split == name, "label"].value_counts().items()
         }
+        for name in SPLITS
+    }
+    report["combinations_by_split"] = {
+        name: dict(Counter(combination[(split == name).to_numpy()]).most_common())
         for name in SPLITS
     }
     with atomic_path(paths.manifest) as tmp:
@@ -105,6 +121,49 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
                   ["rows_in", "rows_kept", "rows_dropped"])
     print_class_counts(report["class_counts"])
     return manifest
+
+
+def file_columns(data: DataParams) -> dict[str, str]:
+    """modality -> the CSV column naming its files, for the file modalities the dataset has."""
+    named = {"ecg": data.ecg_column, "pcg": data.pcg_column}
+    return {m: column for m, column in named.items() if column is not None}
+
+
+def _presence(files: dict[str, list[Path | None]], columns: dict[str, str],
+              values: pd.DataFrame, modalities: tuple[str, ...]) -> pd.DataFrame:
+    """Which modality each row has: a file named, or (clinical) at least one value filled."""
+    presence = pd.DataFrame(index=values.index)
+    for m in modalities:
+        if m == "clinical":
+            presence[m] = values.notna().any(axis=1).to_numpy()
+        else:
+            presence[m] = [p is not None for p in files[columns[m]]]
+    return presence
+
+
+def modality_counts(presence: pd.DataFrame) -> dict[str, object]:
+    """Rows having each modality and the count of each combination, largest first."""
+    combinations = Counter(presence.apply(combination_name, axis=1))
+    return {
+        "rows_with_modality": {m: int(presence[m].sum()) for m in presence},
+        "modality_combinations": dict(combinations.most_common()),
+    }
+
+
+def combination_name(row: pd.Series) -> str:
+    """`ECG+PCG+clinical`, `ECG+clinical`, ... (`none` for a row with nothing)."""
+    return "+".join(MODALITY_LABELS[m] if m != "clinical" else m for m in row.index[row.to_numpy(
+        dtype=bool)]) or "none"
+
+
+def _rows_without_modality(presence: pd.DataFrame, rows: Rows, data: DataParams
+                           ) -> list[Problem]:
+    named = [f"{m} ({c})" for m, c in file_columns(data).items()]
+    if "clinical" in data.modalities:
+        named.append("clinical values")
+    detail = f"no modality at all: {', '.join(named)} all empty; nothing to predict from"
+    return [rows.problem(i, "(all inputs)", "no_modality", detail)
+            for i in presence.index[~presence.any(axis=1)]]
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -135,35 +194,66 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return table
 
 
-def _clinical_columns(
-    table: pd.DataFrame, data: DataParams, labels: pd.Series
-) -> tuple[list[str], list[str]]:
-    """The clinical inputs, and the columns left out because they copy the label."""
-    reserved = {data.id_column, data.ecg_column, data.pcg_column, data.label_column}
-    reserved |= {data.group_column, *data.ignore_columns} - {None}
+@dataclass(frozen=True)
+class ClinicalChoice:
+    """The clinical inputs and what was left out of them, each with its reason."""
+
+    kinds: dict[str, str]  # column -> numeric | categorical, in input order
+    leaks: dict[str, str] = field(default_factory=dict)  # left out: column -> pattern
+    kept_leaks: dict[str, str] = field(default_factory=dict)  # listed explicitly: kept, warned
+    free_text: dict[str, int] = field(default_factory=dict)  # left out: distinct values
+
+
+def _clinical_columns(table: pd.DataFrame, data: DataParams, labels: pd.Series, rows: Rows
+                      ) -> ClinicalChoice:
+    """The clinical inputs: listed ones, or (auto) every other column with a value; `auto`
+    never takes a column that separates the labels or is free text, and says so."""
+    if data.clinical_columns == []:
+        return ClinicalChoice({})
     if data.clinical_columns != "auto":
-        chosen = [c for c in data.clinical_columns if c in table]
-        leaks = label_copies(table, labels, chosen)
-        if leaks:
+        chosen = list(data.clinical_columns)
+        _require_columns(table, data, {f"data.clinical_columns[{c}]": c for c in chosen})
+        copies = label_copies(table, labels, chosen)
+        if copies:
             raise CardiofusionError(
-                f"{data.csv}: clinical column(s) {', '.join(map(repr, leaks))} equal the label "
+                f"{data.csv}: clinical column(s) {', '.join(map(repr, copies))} equal the label "
                 f"column {data.label_column!r} on every row: a label leak. Remove them from "
                 "data.clinical_columns."
             )
-        return list(data.clinical_columns), []
+        kinds = column_kinds(table, chosen)
+        free = free_text_columns(table, kinds)
+        if free:
+            listed = ", ".join(f"{c!r} ({n} distinct values)" for c, n in free.items())
+            raise CardiofusionError(
+                f"{data.csv}: clinical column(s) {listed} hold free text, not categories; "
+                "remove them from data.clinical_columns (or recode them as a few categories)"
+            )
+        kinds = {c: ("numeric" if k == "empty" else k) for c, k in kinds.items()}
+        values, _ = check_clinical(table, kinds, {}, rows)
+        return ClinicalChoice(kinds, kept_leaks=separating_columns(values, labels, chosen))
+    reserved = {data.id_column, data.label_column, *file_columns(data).values()}
+    reserved |= {data.group_column, *data.ignore_columns} - {None}
     candidates = [c for c in table.columns if c not in reserved and not is_label_like(c)]
-    numeric = [c for c in candidates if pd.to_numeric(table[c], errors="coerce").notna().any()]
-    leaks = label_copies(table, labels, numeric)
-    return [c for c in numeric if c not in leaks], leaks
+    kinds = {c: k for c, k in column_kinds(table, candidates).items() if k != "empty"}
+    free = free_text_columns(table, kinds)
+    kinds = {c: k for c, k in kinds.items() if c not in free}
+    values, _ = check_clinical(table, kinds, {}, rows)
+    leaks = {c: "equals the label on every row" for c in label_copies(table, labels, list(kinds))}
+    leaks.update({c: p for c, p in separating_columns(values, labels, list(kinds)).items()
+                  if c not in leaks})
+    chosen = {c: k for c, k in kinds.items() if c not in leaks}
+    if not chosen:
+        raise CardiofusionError(
+            f"{data.csv}: no usable clinical columns found (clinical_columns: auto); list them "
+            "in data.clinical_columns, or set data.clinical_columns: [] for a dataset without a "
+            "clinical table"
+        )
+    return ClinicalChoice(chosen, leaks, {}, free)
 
 
 def _named_columns(data: DataParams) -> dict[str, str]:
-    named = {
-        "data.id_column": data.id_column,
-        "data.ecg_column": data.ecg_column,
-        "data.pcg_column": data.pcg_column,
-        "data.label_column": data.label_column,
-    }
+    named = {"data.id_column": data.id_column, "data.label_column": data.label_column}
+    named |= {f"data.{m}_column": column for m, column in file_columns(data).items()}
     if data.group_column:
         named["data.group_column"] = data.group_column
     return named
@@ -180,7 +270,7 @@ def _require_columns(table: pd.DataFrame, data: DataParams, named: dict[str, str
 
 def _check_files(
     table: pd.DataFrame,
-    files: dict[str, list[Path]],
+    files: dict[str, list[Path | None]],
     rows: Rows,
     data: DataParams,
     rules: ValidateParams,
@@ -196,11 +286,14 @@ def _check_files(
         data.ecg_column: lambda path, full: check_image(path, rules.min_image_px, full),
         data.pcg_column: lambda path, full: check_audio(path, rules.min_pcg_seconds, full),
     }
+    checks = {column: check for column, check in checks.items() if column in files}
 
     def one(i: int) -> list[Problem]:
         found = []
         for column, check in checks.items():
             path = files[column][i]
+            if path is None:  # an empty cell: this patient has none of this modality
+                continue
             issue = check_path(path, data.root) or check(path, i in sampled)
             if issue:
                 reason, detail = issue

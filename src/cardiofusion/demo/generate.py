@@ -75,6 +75,7 @@ def _write_patient(job: _Job) -> tuple[dict[str, object], dict[str, object]]:
     """Render one patient's three inputs; return its CSV row and its latent truth."""
     rng = np.random.default_rng(job.seed)
     p = job.params
+    absent = _absent_modalities(np.random.default_rng(job.seed.spawn(1)[0]), p)
     patient = sample_patient(rng, p.abnormal_fraction, p.signal.as_dict())
     duration = float(rng.uniform(*p.pcg_seconds))
     span = max(duration, ECG_STRIP_SECONDS)
@@ -83,11 +84,13 @@ def _write_patient(job: _Job) -> tuple[dict[str, object], dict[str, object]]:
 
     image = render_ecg(patient.ecg, ecg_rhythm, rng)
     ecg_name = f"ecg/{job.patient_id}" + (".png" if rng.random() < p.png_fraction else ".jpg")
-    with atomic_path(job.out_dir / ecg_name) as tmp:
-        if ecg_name.endswith(".png"):
-            image.save(tmp, format="PNG", compress_level=1)  # fast; 6 costs 74 ms/image
-        else:
-            image.save(tmp, format="JPEG", quality=int(rng.integers(80, 96)))
+    quality = 0 if ecg_name.endswith(".png") else int(rng.integers(80, 96))  # drawn as before
+    if "ecg" not in absent:
+        with atomic_path(job.out_dir / ecg_name) as tmp:
+            if ecg_name.endswith(".png"):
+                image.save(tmp, format="PNG", compress_level=1)  # fast; 6 costs 74 ms/image
+            else:
+                image.save(tmp, format="JPEG", quality=quality)
 
     sample_rate = 4000 if rng.random() < p.pcg_4khz_fraction else 2000
     signal = synthesize_pcg(patient.pcg, pcg_rhythm, rng, sample_rate, duration)
@@ -95,12 +98,25 @@ def _write_patient(job: _Job) -> tuple[dict[str, object], dict[str, object]]:
         other = signal * rng.uniform(0.7, 1.0) + rng.normal(0, 0.003, signal.shape)
         signal = np.stack([signal, np.clip(other, -1, 1)], axis=1)
     pcg_name = f"pcg/{job.patient_id}.wav"
-    with atomic_path(job.out_dir / pcg_name) as tmp:
-        sf.write(tmp, signal, sample_rate, subtype="PCM_16", format="WAV")
+    if "pcg" not in absent:
+        with atomic_path(job.out_dir / pcg_name) as tmp:
+            sf.write(tmp, signal, sample_rate, subtype="PCM_16", format="WAV")
 
     clinical = sample_clinical(rng, patient.clinical_shift, p.missing_fraction)
-    row = {"patient_id": job.patient_id, "ecg_path": ecg_name, "pcg_path": pcg_name}
+    if "clinical" in absent:
+        clinical = dict.fromkeys(clinical, float("nan"))
+    row = {"patient_id": job.patient_id,
+           "ecg_path": "" if "ecg" in absent else ecg_name,
+           "pcg_path": "" if "pcg" in absent else pcg_name}
     row |= clinical
     row["output"] = patient.label
     truth = {"patient_id": job.patient_id, "condition": patient.condition}
     return row, truth
+
+
+def _absent_modalities(rng: np.random.Generator, params: DemoParams) -> set[str]:
+    """The modalities this patient lacks (`demo.missing`), never all three; drawn from a
+    stream of its own, so the patient's recordings are the same with or without absences."""
+    rates = params.missing.as_dict()
+    absent = {m for m, rate in rates.items() if rng.random() < rate}
+    return absent - {"clinical"} if len(absent) == len(rates) else absent

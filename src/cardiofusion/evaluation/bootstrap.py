@@ -62,10 +62,15 @@ def rate_rows(among: str, right: str) -> Statistic:
 
 
 def share_rows(modality: int) -> Statistic:
-    """Share (%) of one modality in each row, from per-patient effects (rows, patients, k)."""
+    """Share (%) of one modality in each row, from per-patient effects (rows, patients, k),
+    each modality's mean taken over the patients who have it (NaN elsewhere)."""
 
     def statistic(labels: np.ndarray, effects: np.ndarray) -> np.ndarray:
-        means = effects.mean(axis=1)
+        # NaN: the patient lacks the modality; a resample without any patient having it
+        # counts that modality's share as 0
+        counted = np.isfinite(effects)
+        sums = np.where(counted, effects, 0.0).sum(axis=1)
+        means = sums / np.maximum(counted.sum(axis=1), 1)
         total = means.sum(axis=1)
         return 100.0 * means[:, modality] / np.where(total > 0, total, 1.0)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cardiofusion.config import MODALITIES
 from cardiofusion.evaluation.bootstrap import auroc_rows, bootstrap_interval
 from cardiofusion.evaluation.calibration import Recalibration
 from cardiofusion.model.metrics import ranking_metrics
@@ -51,8 +50,8 @@ def swap_moved_fraction(
 ) -> dict[str, float]:
     """Per modality, the share of patients whose probability moves by more than `delta` when
     that modality's embedding is swapped with another patient's (the others stay their own)."""
-    n = len(embeddings[MODALITIES[0]])
-    order = partner_order(n, generator).to(embeddings[MODALITIES[0]].device)
+    first = next(iter(embeddings.values()))
+    order = partner_order(len(first), generator).to(first.device)
 
     def probability(e: dict[str, torch.Tensor]) -> torch.Tensor:
         logits = model.fuse(e).double()
@@ -62,5 +61,5 @@ def swap_moved_fraction(
     return {
         m: float(((probability({**embeddings, m: embeddings[m][order]}) - full).abs() > delta)
                  .double().mean())
-        for m in MODALITIES
+        for m in embeddings
     }

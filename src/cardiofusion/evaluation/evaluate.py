@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from cardiofusion.config import MODALITIES, MODALITY_LABELS, Params
+from cardiofusion.config import MODALITY_LABELS, Params
 from cardiofusion.console import print_evaluation
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.evaluation.bootstrap import (
@@ -35,6 +35,11 @@ from cardiofusion.evaluation.result import (
     Shares,
     ThresholdMetrics,
 )
+from cardiofusion.evaluation.robustness import (
+    absent_table,
+    robustness_table,
+    subset_probabilities,
+)
 from cardiofusion.evaluation.verdict import judge
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.files import atomic_path, write_json
@@ -43,6 +48,7 @@ from cardiofusion.model.contributions import (
     ablation_effects,
     baseline_embeddings,
     blank_embeddings,
+    effect_matrix,
     shapley_effects,
     shares,
 )
@@ -53,7 +59,7 @@ from cardiofusion.model.metrics import (
     ranking_metrics,
     threshold_metrics,
 )
-from cardiofusion.model.network import MultimodalNet
+from cardiofusion.model.network import fill_absent
 from cardiofusion.model.risk_tiers import tier_evidence
 from cardiofusion.model.splits import SplitTensors, embed_split, load_split
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
@@ -75,9 +81,10 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
     groups = np.asarray(test.groups)
     _require_both_classes(labels)
     model = loaded.model
-    embeddings, logits, aux_logits = _outputs(model, test)
+    modalities = model.modalities
+    embeddings, logits, aux_logits = _outputs(loaded, test)
     val = load_split(features, "val", device)
-    _, val_logits, val_aux_logits = _outputs(model, val)
+    _, val_logits, val_aux_logits = _outputs(loaded, val)
     val_labels = val.labels.cpu().numpy().astype(int)
     recalibration, calibration = None, None
     if ep.calibrate:
@@ -105,10 +112,16 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
     ranking = ranking_metrics(labels, probabilities)
     by_baseline = measure_contributions(loaded, embeddings, test, params.seed)
     heads_trained = params.train.balance != "none"
-    unimodal = {m: _unimodal((labels, aux_logits[m], groups),
-                             (val_labels, val_aux_logits[m], np.asarray(val.groups)),
+    test_present = {m: p.cpu().numpy() for m, p in test.present.items()}
+    val_present = {m: p.cpu().numpy() for m, p in val.present.items()}
+    val_groups = np.asarray(val.groups)
+    unimodal = {m: _unimodal(_having(test_present[m], labels, aux_logits[m], groups),
+                             _having(val_present[m], val_labels, val_aux_logits[m], val_groups),
                              heads_trained, ep.bootstrap_samples, params.seed)
-                for m in MODALITIES}
+                for m in modalities}
+    to_probability = recalibration.apply if recalibration else torch.sigmoid
+    by_subset = subset_probabilities(model, embeddings, loaded.baseline,
+                                     lambda z: to_probability(z).cpu().numpy())
     used = by_baseline[params.contributions.baseline]
     share_cis = share_intervals(loaded, embeddings, test, params, groups)
     verdict = judge({m: (ci.low, ci.high) for m, ci in share_cis.items()},
@@ -118,6 +131,7 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
     evaluation = Evaluation(
         model_id=model_id(paths.retrained_model),
         verdict=verdict.outcome,
+        modalities=list(modalities),
         test_patients=len(labels),
         test_healthy=int(np.sum(labels == 0)),
         test_abnormal=int(np.sum(labels == 1)),
@@ -161,11 +175,15 @@ def run_evaluate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Evalua
         exempt=verdict.exempt,
         share_scale=verdict.share_scale,
         share_range=verdict.share_range,
+        robustness=robustness_table(by_subset, labels, groups, threshold, ep.bootstrap_samples,
+                                    params.seed),
+        absent=absent_table(test_present, labels, probabilities, groups, threshold,
+                            ep.bootstrap_samples, params.seed),
     )
     evaluation.save(paths.eval_details)
     write_json(paths.eval_metrics, headline(evaluation))
     _write_plot_data(paths, test, labels, probabilities, tuned, fixed, used, ep.calibration_bins,
-                     aux_logits)
+                     aux_logits, by_subset)
     print_evaluation(evaluation)
     return evaluation
 
@@ -180,8 +198,9 @@ def measure_contributions(
     for kind in BASELINES:
         baseline = _baseline(loaded, embeddings, test, kind, seed)
         result[kind] = MethodShares(
-            ablation=Shares(**shares(ablation_effects(model, embeddings, baseline))),
-            shapley=Shares(**shares(shapley_effects(model, embeddings, baseline))),
+            ablation=Shares(**shares(ablation_effects(model, embeddings, baseline),
+                                     test.present)),
+            shapley=Shares(**shares(shapley_effects(model, embeddings, baseline), test.present)),
         )
     return result
 
@@ -200,23 +219,31 @@ def share_intervals(loaded: LoadedModel, embeddings: dict[str, torch.Tensor],
     measure = shapley_effects if method == "shapley" else ablation_effects
     effects = measure(loaded.model, embeddings, _baseline(loaded, embeddings, test, kind,
                                                           params.seed))
-    matrix = np.stack([effects[m].cpu().numpy() for m in MODALITIES], axis=1)
+    matrix = effect_matrix(effects, test.present)
     labels = test.labels.cpu().numpy().astype(int)
     return {
         m: Interval(**bootstrap_interval(share_rows(i), labels, matrix,
                                          params.evaluate.bootstrap_samples, params.seed, groups))
-        for i, m in enumerate(MODALITIES)
+        for i, m in enumerate(effects)
     }
 
 
 @torch.no_grad()
 def _outputs(
-    model: MultimodalNet, split: SplitTensors
+    loaded: LoadedModel, split: SplitTensors
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor, dict[str, np.ndarray]]:
-    """Embeddings, fused logits (float64) and auxiliary-head logits of one split."""
-    embeddings = embed_split(model, split)
+    """Embeddings (absent modalities at the train-split mean), fused logits (float64) and
+    auxiliary-head logits of one split."""
+    model = loaded.model
+    embeddings = fill_absent(embed_split(model, split), split.present, loaded.baseline)
     aux = {m: v.double().cpu().numpy() for m, v in model.aux_logits(embeddings).items()}
     return embeddings, model.fuse(embeddings).double(), aux
+
+
+def _having(present: np.ndarray, labels: np.ndarray, scores: np.ndarray, groups: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of the patients who have the modality: a head is judged on its own input."""
+    return labels[present], scores[present], groups[present]
 
 
 def _calibrate(
@@ -254,6 +281,10 @@ def _unimodal(
     deserves a second look, so both are reported.
     """
     labels, scores, groups = test
+    if len(np.unique(labels)) < 2:
+        raise CardiofusionError(
+            "the test patients who have one modality are all of one class, so its label signal "
+            "cannot be measured: use more patients or a larger data.split.test")
     result = label_signal(labels, scores, samples, seed, groups)
     if len(np.unique(val[0])) == 2:
         result["validation"] = label_signal(*val[:2], samples, seed, val[2])
@@ -283,6 +314,7 @@ def _write_plot_data(
     contribution_shares: MethodShares,
     bins: int,
     aux_logits: dict[str, np.ndarray],
+    by_subset: dict[str, np.ndarray],
 ) -> None:
     """CSV series for `dvc plots` and the report figures; the per-patient predictions keep each
     patient's group and auxiliary-head scores, so folds can be pooled."""
@@ -294,8 +326,8 @@ def _write_plot_data(
         paths.precision_recall: pd.DataFrame({"recall": recall, "precision": precision}),
         paths.calibration: calibration_table(labels, probabilities, bins),
         paths.contributions: pd.DataFrame({
-            "modality": [MODALITY_LABELS[m] for m in MODALITIES],
-            **{method: [contribution_shares[method][m] for m in MODALITIES]
+            "modality": [MODALITY_LABELS[m] for m in aux_logits],
+            **{method: [contribution_shares[method][m] for m in aux_logits]
                for method in ("ablation", "shapley")},
         }),
         paths.predictions: pd.DataFrame({
@@ -305,7 +337,9 @@ def _write_plot_data(
             "predicted": CLASS_NAMES[(probabilities >= tuned.threshold).astype(int)],
             "predicted_at_fixed": CLASS_NAMES[(probabilities >= fixed.threshold).astype(int)],
             "probability": probabilities,
-            **{f"{m}_score": aux_logits[m] for m in MODALITIES},
+            **{f"{m}_score": aux_logits[m] for m in aux_logits},
+            **{f"has_{m}": p.cpu().numpy() for m, p in test.present.items()},
+            **{f"probability_{key}": p for key, p in by_subset.items()},
         }),
     }
     for path, table in tables.items():

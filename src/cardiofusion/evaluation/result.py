@@ -28,15 +28,19 @@ class Interval(_Record):
     high: float
 
 
-class Shares(_Record):
-    """Per-modality contributions, % of the total."""
+def _absent(value: object) -> bool:
+    return value is None
 
-    ecg: float
-    pcg: float
-    clinical: float
+
+class Shares(_Record):
+    """Per-modality contributions, % of the total, for the modalities the dataset has."""
+
+    ecg: float | None = Field(None, exclude_if=_absent)
+    pcg: float | None = Field(None, exclude_if=_absent)
+    clinical: float | None = Field(None, exclude_if=_absent)
 
     def as_dict(self) -> dict[str, float]:
-        return {m: getattr(self, m) for m in MODALITIES}
+        return {m: getattr(self, m) for m in MODALITIES if getattr(self, m) is not None}
 
     def __getitem__(self, modality: str) -> float:
         return getattr(self, modality)
@@ -89,6 +93,30 @@ class LabelSignal(_Record):
     validation: LabelSignal | None = Field(None, exclude_if=lambda value: value is None)
 
 
+class SubsetFigures(_Record):
+    """The test patients with only these modalities given (the others withheld)."""
+
+    modalities: list[str]
+    patients: int
+    auroc: float
+    auroc_ci: Interval
+    balanced_accuracy: float
+    balanced_accuracy_ci: Interval
+
+
+class AbsentFigures(_Record):
+    """The test patients who truly lack one modality (figures: when both classes are there)."""
+
+    modality: str
+    patients: int
+    healthy: int
+    abnormal: int
+    auroc: float | None = None
+    auroc_ci: Interval | None = None
+    balanced_accuracy: float | None = None
+    balanced_accuracy_ci: Interval | None = None
+
+
 class Calibration(_Record):
     """probability = sigmoid(logit / temperature + shift), fitted on validation."""
 
@@ -128,6 +156,7 @@ class PredictionsVary(_Record):
 class Evaluation(_Record):
     model_id: str
     verdict: Outcome
+    modalities: list[str] = list(MODALITIES)  # the dataset's; the criteria are rescaled to them
     test_patients: int
     test_healthy: int
     test_abnormal: int
@@ -156,6 +185,8 @@ class Evaluation(_Record):
     exempt: dict[str, str]  # check name -> why it passes although the share is low
     share_scale: float
     share_range: list[float]
+    robustness: list[SubsetFigures] = []  # every non-empty subset of the modalities
+    absent: list[AbsentFigures] = []  # test patients who truly lack a modality
 
     def save(self, path: Path) -> None:
         write_json(path, self.model_dump(mode="json"))
@@ -191,6 +222,7 @@ class EvaluationSummary(BaseModel):
     balanced_accuracy: float | None = None
     contributions: dict[str, object] | None = None
     risk_tiers: list[dict[str, object]] | None = None
+    robustness: list[dict[str, object]] | None = None
 
     @classmethod
     def load(cls, path: Path, remedy: str) -> EvaluationSummary | None:

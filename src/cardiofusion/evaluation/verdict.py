@@ -74,17 +74,18 @@ def share_checks(
     `unimodal[m]["label_signal"]` is True, False, or None (unknown: e.g. the auxiliary heads
     were not trained); without `unimodal` every modality is held to the full criteria.
     """
-    bounds = {m: _bounds(shares[m]) for m in MODALITIES}
-    silent = [m for m in MODALITIES if unimodal and unimodal[m]["label_signal"] is False]
-    informative = len(MODALITIES) - len(silent)
-    scale = len(MODALITIES) / informative if informative else 1.0
+    present = [m for m in MODALITIES if m in shares]  # the dataset's k modalities
+    bounds = {m: _bounds(shares[m]) for m in present}
+    silent = [m for m in present if unimodal and unimodal[m]["label_signal"] is False]
+    informative = len(present) - len(silent)
+    scale = len(MODALITIES) / (informative or len(present))
     low, high = (min(100.0, v * scale) for v in criteria.share_range)
     top, bottom = min(100.0, criteria.max_share * scale), min(100.0, criteria.min_share * scale)
 
     checks: dict[str, Outcome] = {}
     exempt: dict[str, str] = {}
     evidence: dict[str, str] = {}
-    for m in MODALITIES:
+    for m in present:
         name = f"{m}_share_in_{low:g}_{high:g}"
         checks[name] = within(bounds[m], low, high)
         evidence[name] = _range(bounds[m], 1, f"{m} share", "%")
@@ -92,10 +93,10 @@ def share_checks(
             checks[name] = "pass"
             exempt[name] = _no_signal(m, unimodal[m])  # type: ignore[index]
     name = f"no_share_above_{top:g}"
-    checks[name] = _all(within(bounds[m], 0.0, top) for m in MODALITIES)
-    evidence[name] = "; ".join(_range(bounds[m], 1, f"{m} share", "%") for m in MODALITIES)
+    checks[name] = _all(within(bounds[m], 0.0, top) for m in present)
+    evidence[name] = "; ".join(_range(bounds[m], 1, f"{m} share", "%") for m in present)
     name = f"no_share_below_{bottom:g}"
-    held = [m for m in MODALITIES if m not in silent]
+    held = [m for m in present if m not in silent]
     checks[name] = _all(within(bounds[m], bottom, 100.0) for m in held)
     evidence[name] = "; ".join(_range(bounds[m], 1, f"{m} share", "%") for m in held)
     below = [m for m in silent if bounds[m][0] < bottom]

@@ -13,13 +13,15 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from cardiofusion.clinical_values import category_text, is_missing
+
 
 @dataclass(frozen=True)
 class ClinicalEncoder:
     """Imputation, one-hot categories, missing indicators and standardization, as fitted."""
 
     numeric: list[str]
-    categorical: dict[str, list[float]]  # column -> categories seen in the train split
+    categorical: dict[str, list[str]]  # column -> categories seen in the train split (as text)
     medians: dict[str, float]
     means: list[float]
     stds: list[float]
@@ -34,7 +36,7 @@ class ClinicalEncoder:
     ) -> ClinicalEncoder:
         numeric = [c for c in columns if c not in categorical]
         categories = {
-            c: sorted(float(v) for v in train[c].dropna().unique())
+            c: sorted({category_text(v) for v in train[c] if not is_missing(v)}, key=_order)
             for c in columns
             if c in categorical
         }
@@ -54,16 +56,17 @@ class ClinicalEncoder:
         )
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """float32 (rows x features); unseen categories encode as missing. A value beyond float32
+        """float32 (rows x features); an unseen category sets the column's `_other` flag. A value
+        beyond float32
         becomes inf, which the callers refuse (validate's ranges, the API's distance check)."""
         raw = self._encode(frame)
         with np.errstate(over="ignore"):
             return ((raw - np.asarray(self.means)) / np.asarray(self.stds)).astype(np.float32)
 
-    def transform_row(self, row: Mapping[str, float | None]) -> np.ndarray:
+    def transform_row(self, row: Mapping[str, float | str | None]) -> np.ndarray:
         """One patient's values (None or NaN = missing) → float32 vector."""
-        columns = [*self.numeric, *self.categorical]
-        values = {c: [np.nan if row.get(c) is None else float(row[c])] for c in columns}
+        values = {c: [np.nan if row.get(c) is None else float(row[c])] for c in self.numeric}
+        values |= {c: [row.get(c)] for c in self.categorical}
         return self.transform(pd.DataFrame(values))[0]
 
     def to_dict(self) -> dict[str, object]:
@@ -71,7 +74,10 @@ class ClinicalEncoder:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> ClinicalEncoder:
-        return cls(**data)  # type: ignore[arg-type]
+        """Also reads encoders saved when categories were numbers only."""
+        categorical = {c: [category_text(v) for v in values]
+                       for c, values in data["categorical"].items()}  # type: ignore[attr-defined]
+        return cls(**{**data, "categorical": categorical})  # type: ignore[arg-type]
 
     def _encode(self, frame: pd.DataFrame) -> np.ndarray:
         parts = []
@@ -80,9 +86,13 @@ class ClinicalEncoder:
             missing = np.isnan(values)
             parts += [np.where(missing, self.medians[column], values), missing]
         for column, categories in self.categorical.items():
-            values = frame[column].to_numpy(dtype=np.float64)
-            parts += [values == category for category in categories]
-            parts.append(~np.isin(values, categories))  # missing or unseen
+            missing = frame[column].map(is_missing).to_numpy(dtype=bool)
+            values = np.array([category_text(v) for v in frame[column]], dtype=object)
+            known = np.isin(values, categories) & ~missing
+            parts += [known & (values == category) for category in categories]
+            parts += [missing, ~known & ~missing]  # missing; a category training never saw
+        if not parts:
+            return np.zeros((len(frame), 0))
         return np.column_stack(parts).astype(np.float64)
 
     def _names(self) -> list[str]:
@@ -90,8 +100,17 @@ class ClinicalEncoder:
         for column in self.numeric:
             names += [column, f"{column}_missing"]
         for column, categories in self.categorical.items():
-            names += [f"{column}={c:g}" for c in categories] + [f"{column}_missing"]
+            names += [f"{column}={c}" for c in categories]
+            names += [f"{column}_missing", f"{column}_other"]
         return names
+
+
+def _order(category: str) -> tuple[int, float, str]:
+    """Number-coded categories in numeric order (2 before 10), then text ones."""
+    try:
+        return (0, float(category), category)
+    except ValueError:
+        return (1, 0.0, category)
 
 
 def _finite_or_zero(value: float) -> float:

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from multiprocessing import Pool
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from pydantic import BaseModel
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from cardiofusion.config import EcgParams, Params, PcgParams
+from cardiofusion.config import MODALITY_LABELS, EcgParams, Params, PcgParams
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.clinical import ClinicalEncoder
 from cardiofusion.features.dataset import FeatureSet
@@ -31,55 +32,87 @@ from cardiofusion.inputs import InputLimits
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 
 MANIFEST_COLUMNS = ("line", "patient_id", "group", "ecg_path", "pcg_path", "label", "split")
+FILE_MODALITIES = ("ecg", "pcg")
 
 
 def run_featurize(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> FeatureSet:
-    manifest = pd.read_csv(paths.manifest, dtype={"patient_id": str, "group": str})
+    manifest = read_manifest(paths.manifest)
     clinical_columns = [c for c in manifest.columns if c not in MANIFEST_COLUMNS]
+    modalities = tuple(m for m in FILE_MODALITIES if f"{m}_path" in manifest)
+    modalities += ("clinical",) if clinical_columns else ()
+    present = {m: (manifest[f"{m}_path"] != "").to_numpy() for m in modalities if m != "clinical"}
+    if clinical_columns:
+        present["clinical"] = manifest[clinical_columns].notna().any(axis=1).to_numpy()
     categorical = _categorical_columns(manifest, clinical_columns, params)
     unknown = sorted(set(categorical) - set(clinical_columns))
-    if unknown:
+    if unknown and params.clinical.categorical != "auto" and clinical_columns:
         raise CardiofusionError(
             f"clinical.categorical names {unknown}, which are not clinical columns of the "
             f"manifest ({', '.join(clinical_columns)}); list your CSV's categorical columns "
             "there, or set clinical.categorical: auto"
         )
-    ecg, pcg = _signal_features(manifest, params)
-    train = manifest[manifest["split"] == "train"]
+    signals = _signal_features(manifest, params, present)
+    train = manifest[(manifest["split"] == "train").to_numpy() & present.get(
+        "clinical", np.ones(len(manifest), dtype=bool))]
     encoder = ClinicalEncoder.fit(train, clinical_columns, categorical)
+    arrays = {"ecg": signals["ecg"]["image"]} if "ecg" in signals else {}
+    arrays |= {"pcg": signals["pcg"]["spectrogram"]} if "pcg" in signals else {}
+    if clinical_columns:
+        arrays["clinical"] = encoder.transform(manifest)
+    padded = signals["pcg"]["padded"] if "pcg" in signals else np.zeros(len(manifest), bool)
     features = FeatureSet(
-        ecg=ecg["image"],
-        pcg=pcg["spectrogram"],
-        clinical=encoder.transform(manifest),
+        arrays=arrays,
         index=manifest[["patient_id", "group", "label", "split"]].assign(
-            pcg_padded=pcg["padded"]
+            pcg_padded=padded, **{f"has_{m}": present[m] for m in modalities}
         ),
-        spec=FeatureSpec(pcg=params.pcg, ecg=params.ecg, clinical=encoder),
+        spec=FeatureSpec(pcg=params.pcg, ecg=params.ecg, clinical=encoder,
+                         modalities=modalities),
     )
     features.save(paths.features)
-    print(
-        f"🧮 Featurized {len(manifest)} patients: ECG {features.ecg.shape[1:]}, "
-        f"PCG {features.pcg.shape[1:]}, clinical {features.clinical.shape[1]} features "
-        f"({int(features.index['pcg_padded'].sum())} recordings shorter than "
-        f"{params.pcg.duration_s:g} s were padded)"
-    )
+    print(f"🧮 Featurized {len(manifest)} patients: " + ", ".join(
+        f"{MODALITY_LABELS[m]} {_shape(features.arrays[m])} ({int(present[m].sum())} have it)"
+        for m in modalities))
+    if "pcg" in modalities:
+        print(f"   {int(padded.sum())} recordings shorter than {params.pcg.duration_s:g} s were "
+              "padded")
     return features
+
+
+def read_manifest(path: Path) -> pd.DataFrame:
+    """The manifest with text kept as written: an empty cell is a missing value (or, in a path
+    column, a patient without that file); a category spelled `NA` stays a category."""
+    manifest = pd.read_csv(path, dtype={"patient_id": str, "group": str, "ecg_path": str,
+                                        "pcg_path": str}, keep_default_na=False, na_values=[""])
+    for column in ("ecg_path", "pcg_path"):
+        if column in manifest:
+            manifest[column] = manifest[column].fillna("")
+    return manifest
+
+
+def _shape(array: np.ndarray) -> str:
+    shape = array.shape[1:]
+    return f"{shape[0]} features" if len(shape) == 1 else "x".join(map(str, shape))
 
 
 def _categorical_columns(
     manifest: pd.DataFrame, columns: list[str], params: Params
 ) -> list[str]:
-    """Declared categorical columns, or (auto) integer-valued ones with few distinct values."""
+    """Text columns always; then the declared categorical columns, or (auto) integer-valued
+    ones with few distinct values."""
+    text = [c for c in columns if not pd.api.types.is_numeric_dtype(manifest[c])]
     if params.clinical.categorical != "auto":
-        return list(params.clinical.categorical)
+        declared = [c for c in params.clinical.categorical if c not in text]
+        return [*text, *declared]
     inferred = []
     for column in columns:
         values = manifest[column].dropna()
+        if column in text or not len(values):
+            continue
         few = values.nunique() <= params.clinical.max_categories
-        if len(values) and few and (values == values.round()).all():
+        if few and (values == values.round()).all():
             inferred.append(column)
-    print(f"   Categorical clinical columns (auto): {', '.join(inferred) or 'none'}")
-    return inferred
+    print(f"   Categorical clinical columns (auto): {', '.join(text + inferred) or 'none'}")
+    return [*text, *inferred]
 
 
 @dataclass(frozen=True)
@@ -100,7 +133,7 @@ class _Stack:
     @classmethod
     def empty(cls, record: np.dtype, rows: int) -> _Stack:
         fields = {
-            name: np.empty((rows, *field.shape), field.base)
+            name: np.zeros((rows, *field.shape), field.base)
             for name, (field, _) in record.fields.items()
         }
         return cls(fields, np.zeros(rows, dtype=bool))
@@ -112,64 +145,69 @@ class _Stack:
 
 
 def _signal_features(
-    manifest: pd.DataFrame, params: Params
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """ECG and PCG record fields for every row: stored ones loaded, the rest decoded."""
+    manifest: pd.DataFrame, params: Params, present: dict[str, np.ndarray]
+) -> dict[str, dict[str, np.ndarray]]:
+    """Record fields of every file modality for every row: stored ones loaded, the rest
+    decoded; rows without the file stay zero (the model never reads them)."""
     store = FeatureStore(params.featurize.cache_path)
     store.prepare()
     n_jobs = params.featurize.n_jobs
-    settings = {"ecg": (ECG, params.ecg), "pcg": (PCG, params.pcg)}
-    paths = {kind: manifest[f"{kind}_path"].tolist() for kind in settings}
-    digests = store.file_digests([*paths["ecg"], *paths["pcg"]], n_jobs)
-    digests_of = {"ecg": digests[: len(manifest)], "pcg": digests[len(manifest) :]}
-    keys, stacks = {}, {}
+    settings = {kind: (modality, values) for kind, (modality, values) in
+                {"ecg": (ECG, params.ecg), "pcg": (PCG, params.pcg)}.items() if kind in present}
+    rows = {kind: np.flatnonzero(present[kind]) for kind in settings}
+    paths = {kind: manifest[f"{kind}_path"].to_numpy()[rows[kind]].tolist() for kind in settings}
+    digests = store.file_digests([p for kind in settings for p in paths[kind]], n_jobs)
+    keys, stacks, first = {}, {}, 0
     for kind, (modality, values) in settings.items():
         record = modality.record(values)
-        keys[kind] = [entry_key(digest, values) for digest in digests_of[kind]]
+        keys[kind] = [entry_key(d, values) for d in digests[first:first + len(rows[kind])]]
+        first += len(rows[kind])
         stacks[kind] = _Stack.empty(record, len(manifest))
-        _load_stored(store, kind, record, stacks[kind], keys[kind], n_jobs)
+        _load_stored(store, kind, record, stacks[kind], keys[kind], rows[kind], n_jobs)
     missing = {
-        (kind, keys[kind][row]): paths[kind][row]
+        (kind, keys[kind][i]): paths[kind][i]
         for kind in settings
-        for row in np.flatnonzero(~stacks[kind].filled)
+        for i in np.flatnonzero(~stacks[kind].filled[rows[kind]])
     }
     limits = InputLimits.from_params(params.validate_)  # validate's contract, held again here
     decoded = _decode(store, settings, missing, n_jobs, limits)
     for kind, stack in stacks.items():
-        for row in np.flatnonzero(~stack.filled):
-            stack.put(row, decoded[kind, keys[kind][row]])
-    _report_reuse(store, missing, len(manifest))
-    return stacks["ecg"].fields, stacks["pcg"].fields
+        for i in np.flatnonzero(~stack.filled[rows[kind]]):
+            stack.put(rows[kind][i], decoded[kind, keys[kind][i]])
+    _report_reuse(store, missing, {kind: len(r) for kind, r in rows.items()})
+    return {kind: stack.fields for kind, stack in stacks.items()}
 
 
-def _report_reuse(store: FeatureStore, missing: dict[tuple[str, str], str], rows: int) -> None:
-    decoded = {kind: sum(1 for missed, _ in missing if missed == kind) for kind in ("ecg", "pcg")}
-    print(
-        f"♻️  Feature cache {store.root}: decoded {decoded['ecg']} ECG and {decoded['pcg']} PCG "
-        f"files, reused {rows - decoded['ecg']} and {rows - decoded['pcg']}"
-    )
+def _report_reuse(store: FeatureStore, missing: dict[tuple[str, str], str],
+                  files: dict[str, int]) -> None:
+    decoded = {kind: sum(1 for missed, _ in missing if missed == kind) for kind in files}
+    print(f"♻️  Feature cache {store.root}: " + "; ".join(
+        f"{MODALITY_LABELS[kind]} decoded {decoded[kind]}, reused {n - decoded[kind]}"
+        for kind, n in files.items()))
 
 
 def _load_stored(
-    store: FeatureStore, kind: str, record: np.dtype, stack: _Stack, keys: list[str], n_jobs: int
+    store: FeatureStore, kind: str, record: np.dtype, stack: _Stack, keys: list[str],
+    rows: np.ndarray, n_jobs: int,
 ) -> None:
     """Fill the rows whose records are stored, in threads (file reads release the GIL), so
-    stored records never travel between processes or sit in memory twice."""
+    stored records never travel between processes or sit in memory twice. `keys[i]` is the
+    key of row `rows[i]`."""
     shares = [range(first, len(keys), n_jobs) for first in range(n_jobs)]
-    load = partial(_load_rows, stack, store, kind, record, keys)
+    load = partial(_load_rows, stack, store, kind, record, keys, rows)
     with ThreadPoolExecutor(n_jobs) as threads:
         list(threads.map(load, shares))
 
 
 def _load_rows(
     stack: _Stack, store: FeatureStore, kind: str, record: np.dtype, keys: list[str],
-    rows: range,
+    rows: np.ndarray, share: range,
 ) -> None:
-    """One thread's share of the rows (one task per thread: a task per file costs more)."""
-    for row in rows:
-        entry = store.load(kind, keys[row], record)
+    """One thread's share of the files (one task per thread: a task per file costs more)."""
+    for i in share:
+        entry = store.load(kind, keys[i], record)
         if entry is not None:
-            stack.put(row, entry)
+            stack.put(rows[i], entry)
 
 
 def _decode(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cardiofusion.config import EcgParams, PcgParams
+from cardiofusion.config import MODALITIES, EcgParams, PcgParams
 from cardiofusion.features.clinical import ClinicalEncoder
 from cardiofusion.features.ecg import ecg_features, load_image
 from cardiofusion.features.pcg import load_audio, pcg_features
@@ -22,28 +22,36 @@ class FeatureSpec:
     pcg: PcgParams
     ecg: EcgParams
     clinical: ClinicalEncoder
+    modalities: tuple[str, ...] = MODALITIES  # what the dataset has, in MODALITIES order
 
     def to_dict(self) -> dict[str, object]:
         return {
             "pcg": self.pcg.model_dump(mode="json"),
             "ecg": self.ecg.model_dump(mode="json"),
             "clinical": self.clinical.to_dict(),
+            "modalities": list(self.modalities),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> FeatureSpec:
+        """Specs saved before a dataset could lack a modality have all three."""
+        modalities = tuple(data.get("modalities", MODALITIES))  # type: ignore[arg-type]
+        if not modalities or not set(modalities) <= set(MODALITIES):
+            raise ValueError(f"unknown modalities {modalities!r}")
         return cls(
             pcg=PcgParams.model_validate(data["pcg"]),
             ecg=EcgParams.model_validate(data["ecg"]),
             clinical=ClinicalEncoder.from_dict(data["clinical"]),  # type: ignore[arg-type]
+            modalities=tuple(m for m in MODALITIES if m in modalities),
         )
 
 
 @dataclass(frozen=True)
 class PatientFeatures:
-    ecg: np.ndarray  # uint8 (height, width)
-    pcg: np.ndarray  # float32 (n_mels, frames)
-    clinical: np.ndarray  # float32 (features,)
+    """One patient's model inputs, for the modalities sent (the others are absent)."""
+
+    arrays: dict[str, np.ndarray]  # ecg uint8 (height, width), pcg float32 (mels, frames),
+    # clinical float32 (features,)
     pcg_padded: bool
 
 
@@ -61,14 +69,21 @@ def pcg_array(source: str | Path | bytes, params: PcgParams,
 
 
 def featurize_patient(
-    ecg_source: str | Path | bytes,
-    pcg_source: str | Path | bytes,
-    clinical: Mapping[str, float | None],
+    ecg_source: str | Path | bytes | None,
+    pcg_source: str | Path | bytes | None,
+    clinical: Mapping[str, float | str | None] | None,
     spec: FeatureSpec,
     limits: InputLimits,
 ) -> PatientFeatures:
-    """Paths or raw bytes plus raw clinical values in, model-ready arrays out; both files are
-    held to the input contract (`limits`) before anything is decoded."""
-    spectrogram, padded = pcg_array(pcg_source, spec.pcg, limits)
-    image = ecg_array(ecg_source, spec.ecg, limits)
-    return PatientFeatures(image, spectrogram, spec.clinical.transform_row(clinical), padded)
+    """Paths or raw bytes plus raw clinical values in (None: the patient has none of that
+    modality), model-ready arrays out; every file is held to the input contract (`limits`)
+    before anything is decoded."""
+    arrays: dict[str, np.ndarray] = {}
+    padded = False
+    if pcg_source is not None:
+        arrays["pcg"], padded = pcg_array(pcg_source, spec.pcg, limits)
+    if ecg_source is not None:
+        arrays["ecg"] = ecg_array(ecg_source, spec.ecg, limits)
+    if clinical is not None:
+        arrays["clinical"] = spec.clinical.transform_row(clinical)
+    return PatientFeatures(arrays, padded)

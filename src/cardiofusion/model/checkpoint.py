@@ -34,6 +34,7 @@ class LoadedModel:
     temperature: float  # probability = sigmoid(logit / temperature + logit_shift)
     logit_shift: float  # 0.0 unless calibrated (the sampler's prior undone, Platt bias)
     risk_tiers: list[dict[str, object]] | None  # observed rate per tier, stored by promote
+    robustness: list[dict[str, object]] | None  # test figures per modality subset, by promote
     info: dict[str, object]  # epoch, validation metrics, versions
 
 
@@ -50,6 +51,7 @@ def save_model(
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "model_params": model_params.model_dump(mode="json"),
         "clinical_features": len(spec.clinical.feature_names),
+        "modalities": list(model.modalities),
         "feature_spec": spec.to_dict(),
         "baseline_embeddings": {m: t.detach().cpu() for m, t in baseline.items()},
         "class_names": CLASS_NAMES,
@@ -106,6 +108,7 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
         model = MultimodalNet(
             ModelParams.model_validate(payload["model_params"]),
             int(payload["clinical_features"]),
+            _modalities(payload.get("modalities", MODALITIES)),
         )
         model.load_state_dict(payload["state_dict"])
         model.to(device).eval()
@@ -117,6 +120,7 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
             temperature=float(payload.get("temperature", 1.0)),
             logit_shift=float(payload.get("logit_shift", 0.0)),
             risk_tiers=payload.get("risk_tiers"),
+            robustness=payload.get("robustness"),
             info={**payload["info"], "versions": payload["versions"]},
         )
     except (*_MISFITS, ValidationError) as exc:
@@ -181,11 +185,18 @@ def load_training_state(
 def _baseline(saved: dict[str, torch.Tensor], model: MultimodalNet,
               device: torch.device | str) -> dict[str, torch.Tensor]:
     """One embedding-sized row per modality, or ValueError."""
-    size = model.aux_heads[MODALITIES[0]].in_features  # the embedding size
-    for m in MODALITIES:
+    size = model.aux_heads[model.modalities[0]].in_features  # the embedding size
+    for m in model.modalities:
         if not isinstance(saved[m], torch.Tensor) or saved[m].numel() != size:
             raise ValueError(f"baseline embedding of {m} does not have {size} values")
-    return {m: saved[m].to(device) for m in MODALITIES}
+    return {m: saved[m].reshape(1, -1).to(device) for m in model.modalities}
+
+
+def _modalities(saved: object) -> tuple[str, ...]:
+    """The modalities a model was trained with (files saved before absence: all three)."""
+    if not isinstance(saved, list | tuple) or not saved or not set(saved) <= set(MODALITIES):
+        raise ValueError(f"modalities {str(saved)[:80]} are not a subset of {MODALITIES}")
+    return tuple(m for m in MODALITIES if m in saved)
 
 
 def _require_keys(path: Path, payload: dict[str, Any], keys: tuple[str, ...], what: str

@@ -12,9 +12,9 @@ from __future__ import annotations
 from itertools import combinations
 from math import factorial
 
+import numpy as np
 import torch
 
-from cardiofusion.config import MODALITIES
 from cardiofusion.model.network import MultimodalNet
 
 
@@ -24,9 +24,9 @@ def baseline_embeddings(
 ) -> dict[str, torch.Tensor]:
     """Per-patient replacement embeddings: the reference (mean or blank), or another patient."""
     if kind in ("mean", "blank"):
-        return {m: reference[m].expand_as(embeddings[m]) for m in MODALITIES}
-    order = torch.randperm(len(embeddings[MODALITIES[0]]), generator=generator)
-    return {m: embeddings[m][order.to(embeddings[m].device)] for m in MODALITIES}
+        return {m: reference[m].expand_as(e) for m, e in embeddings.items()}
+    order = torch.randperm(len(next(iter(embeddings.values()))), generator=generator)
+    return {m: e[order.to(e.device)] for m, e in embeddings.items()}
 
 
 @torch.no_grad()
@@ -35,7 +35,7 @@ def blank_embeddings(
 ) -> dict[str, torch.Tensor]:
     """Embeddings of all-zero inputs shaped like `inputs`: the reference for `blank`."""
     model.eval()
-    return model.embed({m: torch.zeros_like(inputs[m][:1]) for m in MODALITIES})
+    return model.embed({m: torch.zeros_like(inputs[m][:1]) for m in model.modalities})
 
 
 @torch.no_grad()
@@ -46,7 +46,7 @@ def ablation_effects(
     full = torch.sigmoid(model.fuse(embeddings))
     return {
         m: (full - torch.sigmoid(model.fuse({**embeddings, m: baseline[m]}))).abs()
-        for m in MODALITIES
+        for m in model.modalities
     }
 
 
@@ -54,20 +54,21 @@ def ablation_effects(
 def shapley_values(
     model: MultimodalNet, embeddings: dict[str, torch.Tensor], baseline: dict[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
-    """Signed exact Shapley value of each modality per patient, over the 8 coalitions.
+    """Signed exact Shapley value of each modality per patient, over the 2^k coalitions.
 
     The values of one patient sum to p_full - p_baseline (efficiency).
     """
-    n = len(MODALITIES)
+    modalities = tuple(embeddings)
+    n = len(modalities)
     value: dict[frozenset[str], torch.Tensor] = {}
     for size in range(n + 1):
-        for coalition in combinations(MODALITIES, size):
+        for coalition in combinations(modalities, size):
             present = frozenset(coalition)
-            mixed = {m: embeddings[m] if m in present else baseline[m] for m in MODALITIES}
+            mixed = {m: embeddings[m] if m in present else baseline[m] for m in modalities}
             value[present] = torch.sigmoid(model.fuse(mixed))
     phis = {}
-    for m in MODALITIES:
-        others = [o for o in MODALITIES if o != m]
+    for m in modalities:
+        others = [o for o in modalities if o != m]
         phi = torch.zeros_like(value[frozenset()])
         for size in range(n):
             weight = factorial(size) * factorial(n - size - 1) / factorial(n)
@@ -85,13 +86,27 @@ def shapley_effects(
     return {m: phi.abs() for m, phi in shapley_values(model, embeddings, baseline).items()}
 
 
-def shares(effects: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Mean per-patient effect of each modality as a percentage of their sum."""
-    means = {m: float(effects[m].mean()) for m in MODALITIES}
+def shares(effects: dict[str, torch.Tensor], present: dict[str, torch.Tensor] | None = None
+           ) -> dict[str, float]:
+    """Mean per-patient effect of each modality, over the patients who have it, as a
+    percentage of their sum over the dataset's modalities. (A patient without m has no effect
+    of m to measure: counting its zero would make a modality look weaker for being absent.)"""
+    means = {}
+    for m, effect in effects.items():
+        having = effect if present is None else effect[present[m].to(effect.device)]
+        means[m] = float(having.mean()) if len(having) else 0.0
     total = sum(means.values())
     if total == 0:  # the prediction does not depend on any modality
-        return {m: 0.0 for m in MODALITIES}
+        return {m: 0.0 for m in effects}
     return {m: 100.0 * v / total for m, v in means.items()}
+
+
+def effect_matrix(effects: dict[str, torch.Tensor], present: dict[str, torch.Tensor]
+                  ) -> np.ndarray:
+    """(patients, k) per-patient effects, NaN where the patient lacks the modality: the
+    input of the bootstrap's share intervals."""
+    return np.stack([np.where(present[m].cpu().numpy(), effects[m].cpu().numpy(), np.nan)
+                     for m in effects], axis=1)
 
 
 def modality_shares(
@@ -99,6 +114,7 @@ def modality_shares(
     embeddings: dict[str, torch.Tensor],
     method: str,
     baseline: dict[str, torch.Tensor],
+    present: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, float]:
     measure = shapley_effects if method == "shapley" else ablation_effects
-    return shares(measure(model, embeddings, baseline))
+    return shares(measure(model, embeddings, baseline), present)

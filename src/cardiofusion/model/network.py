@@ -59,45 +59,57 @@ class TabularEncoder(nn.Module):
 
 
 class MultimodalNet(nn.Module):
-    """ECG image + PCG spectrogram + clinical vector → one logit of "abnormal"."""
+    """ECG image, PCG spectrogram and clinical vector (the ones the dataset has) → one logit of
+    "abnormal"."""
 
-    def __init__(self, params: ModelParams, clinical_features: int) -> None:
+    def __init__(self, params: ModelParams, clinical_features: int,
+                 modalities: tuple[str, ...] = MODALITIES) -> None:
         super().__init__()
+        self.modalities = tuple(m for m in MODALITIES if m in modalities)
         dim = params.embedding_dim
-        self.encoders = nn.ModuleDict(
-            {
-                "ecg": ConvEncoder(params.ecg_channels, dim, params.channels_last),
-                "pcg": ConvEncoder(params.pcg_channels, dim, params.channels_last),
-                "clinical": TabularEncoder(clinical_features, params.clinical_hidden, dim),
-            }
-        )
-        self.aux_heads = nn.ModuleDict({m: nn.Linear(dim, 1) for m in MODALITIES})
+        builders = {
+            "ecg": lambda: ConvEncoder(params.ecg_channels, dim, params.channels_last),
+            "pcg": lambda: ConvEncoder(params.pcg_channels, dim, params.channels_last),
+            "clinical": lambda: TabularEncoder(clinical_features, params.clinical_hidden, dim),
+        }
+        self.encoders = nn.ModuleDict({m: builders[m]() for m in self.modalities})
+        self.aux_heads = nn.ModuleDict({m: nn.Linear(dim, 1) for m in self.modalities})
         self.fusion = nn.Sequential(
             nn.ReLU(),
             nn.Dropout(params.dropout),
-            nn.Linear(dim * len(MODALITIES), params.fusion_hidden),
+            nn.Linear(dim * len(self.modalities), params.fusion_hidden),
             nn.ReLU(inplace=True),
             nn.Dropout(params.dropout),
             nn.Linear(params.fusion_hidden, 1),
         )
 
     def embed(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """One encoder pass per modality; images arrive as uint8 and are scaled here."""
-        ecg = inputs["ecg"].float() / 255.0
-        return {
-            "ecg": self.encoders["ecg"](ecg),
-            "pcg": self.encoders["pcg"](inputs["pcg"].float()),
-            "clinical": self.encoders["clinical"](inputs["clinical"].float()),
-        }
+        """One encoder pass per modality given (all of a batch; a served patient's may be
+        fewer); images arrive as uint8 and are scaled here."""
+        floats = {m: inputs[m].float() for m in self.modalities if m in inputs}
+        if "ecg" in floats:
+            floats["ecg"] = floats["ecg"] / 255.0
+        return {m: self.encoders[m](x) for m, x in floats.items()}
 
     def fuse(self, embeddings: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Fusion-head logits (batch,) from the three embeddings."""
-        return self.fusion(torch.cat([embeddings[m] for m in MODALITIES], dim=1)).squeeze(1)
+        """Fusion-head logits (batch,) from the modalities' embeddings."""
+        return self.fusion(torch.cat([embeddings[m] for m in self.modalities], dim=1)).squeeze(1)
 
     def aux_logits(self, embeddings: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each modality's own prediction, from its embedding alone."""
-        return {m: self.aux_heads[m](embeddings[m]).squeeze(1) for m in MODALITIES}
+        return {m: self.aux_heads[m](embeddings[m]).squeeze(1) for m in self.modalities}
 
     def branch_parameters(self, modality: str) -> list[nn.Parameter]:
         """A modality's encoder and auxiliary head: one optimizer group per branch."""
         return [*self.encoders[modality].parameters(), *self.aux_heads[modality].parameters()]
+
+
+def fill_absent(
+    embeddings: dict[str, torch.Tensor], present: dict[str, torch.Tensor],
+    substitute: dict[str, torch.Tensor],
+) -> dict[str, torch.Tensor]:
+    """Each absent modality's embedding replaced by `substitute` (the train-split mean
+    embedding): what the fusion head learned to decide without, never the encoding of an
+    all-zero input it has never seen."""
+    return {m: torch.where(present[m][:, None], e, substitute[m].expand_as(e))
+            if not bool(present[m].all()) else e for m, e in embeddings.items()}

@@ -14,7 +14,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from cardiofusion.config import MODALITIES, MODALITY_LABELS
+from cardiofusion.config import MODALITY_LABELS
 from cardiofusion.console import interval
 from cardiofusion.evaluation.result import (
     Contributions,
@@ -33,6 +33,7 @@ def training_history_figure(
     history: pd.DataFrame, evaluation: Evaluation, best_epoch: int
 ) -> Figure:
     """Loss, accuracy, contributions over epochs (with the 33.3% line), final contributions."""
+    modalities = evaluation.modalities
     figure = Figure(figsize=(13, 9), layout="constrained")
     axes = figure.subplots(2, 2)
     epochs = history.index
@@ -55,10 +56,11 @@ def training_history_figure(
     over_time = axes[1, 0]
     over_time.axhspan(low, high, color="#2ca02c", alpha=0.08,
                       label=target)
-    for m in MODALITIES:
+    for m in modalities:
         over_time.plot(epochs, history[f"contributions/{m}"], "o-", color=COLORS[m],
                        label=MODALITY_LABELS[m])
-    over_time.axhline(100 / 3, color="gray", linestyle="--", label="Balanced (33.3%)")
+    even = 100 / len(modalities)
+    over_time.axhline(even, color="gray", linestyle="--", label=f"Balanced ({even:.1f}%)")
     over_time.set(title="Modality contributions on validation, per epoch",
                   xlabel="Epoch", ylabel="Contribution (%)", ylim=(0, 100))
 
@@ -93,21 +95,23 @@ def _final_contributions(
     axis, contributions: Contributions, share_range: tuple[float, float], target: str
 ) -> None:
     """Both methods side by side for the verdict's baseline; the verdict's method is solid."""
+    modalities = list(contributions.used.as_dict())
     low, high = share_range
     axis.axhspan(low, high, color="#2ca02c", alpha=0.08, label=target)
-    positions = np.arange(len(MODALITIES))
+    positions = np.arange(len(modalities))
     width = 0.38
     for offset, method in ((-width / 2, "ablation"), (width / 2, "shapley")):
         used = method == contributions.method
         values = getattr(contributions, method)
-        drawn = axis.bar(positions + offset, [values[m] for m in MODALITIES], width=width,
-                         color=[COLORS[m] for m in MODALITIES],
+        drawn = axis.bar(positions + offset, [values[m] for m in modalities], width=width,
+                         color=[COLORS[m] for m in modalities],
                          alpha=1.0 if used else 0.45, hatch=None if used else "//",
                          edgecolor="white" if used else "black", linewidth=0.5,
                          label=f"{method}{' (verdict)' if used else ''}")
         axis.bar_label(drawn, fmt="%.1f%%", fontsize=9)
-    axis.axhline(100 / 3, color="gray", linestyle="--", label="Balanced (33.3%)")
-    axis.set(xticks=positions, xticklabels=[MODALITY_LABELS[m] for m in MODALITIES],
+    even = 100 / len(modalities)
+    axis.axhline(even, color="gray", linestyle="--", label=f"Balanced ({even:.1f}%)")
+    axis.set(xticks=positions, xticklabels=[MODALITY_LABELS[m] for m in modalities],
              title=f"Final modality contributions on test ({contributions.baseline} baseline)",
              ylabel="Contribution (%)", ylim=(0, 100))
 
@@ -212,10 +216,11 @@ def _confusion(axis, block: ThresholdMetrics) -> None:
 def modality_figure(evaluation: Evaluation) -> Figure:
     """Does every modality help: contributions (both methods, all baselines), the label
     signal of each modality on its own, and how many predictions move when it is swapped."""
+    modalities = evaluation.modalities
     figure = Figure(figsize=(17, 5.8), layout="constrained")
     shares_axis, signal_axis, swap_axis = figure.subplots(
         1, 3, gridspec_kw={"width_ratios": [1.3, 1, 1]})
-    silent = [m for m in MODALITIES if evaluation.unimodal[m].label_signal is False]
+    silent = [m for m in modalities if evaluation.unimodal[m].label_signal is False]
     _contribution_grid(shares_axis, evaluation.contributions, evaluation.share_range,
                        silent)
     _label_signal(signal_axis, evaluation)
@@ -230,25 +235,26 @@ def _contribution_grid(
 ) -> None:
     """Every (method, baseline) pair: green in range, red outside, grey below the range for a
     modality without label signal (exempt, as in the verdict)."""
+    modalities = list(contributions.used.as_dict())
     low, high = share_range
     rows = [(kind, method) for kind in contributions.by_baseline
             for method in ("ablation", "shapley")]
-    values = np.array([[contributions.by_baseline[kind][method][m] for m in MODALITIES]
+    values = np.array([[contributions.by_baseline[kind][method][m] for m in modalities]
                        for kind, method in rows])
     state = ((values >= low) & (values <= high)).astype(int)
-    exempt = np.array([m in silent for m in MODALITIES])[None, :] & (values < low)
+    exempt = np.array([m in silent for m in modalities])[None, :] & (values < low)
     state[exempt] = 2
     axis.imshow(state, cmap=ListedColormap(["#f4b6b6", "#b7e1b0", "#dddddd"]), vmin=0, vmax=2,
                 aspect="auto")
     for r, (kind, method) in enumerate(rows):
         used = kind == contributions.baseline and method == contributions.method
-        for c in range(len(MODALITIES)):
+        for c in range(len(modalities)):
             axis.text(c, r, f"{values[r, c]:.1f}%", ha="center", va="center", fontsize=11,
                       fontweight="bold" if used else "normal")
     labels = [f"{method}, {kind}" + ("  (verdict)" if kind == contributions.baseline
                                      and method == contributions.method else "")
               for kind, method in rows]
-    axis.set(xticks=range(len(MODALITIES)), xticklabels=[MODALITY_LABELS[m] for m in MODALITIES],
+    axis.set(xticks=range(len(modalities)), xticklabels=[MODALITY_LABELS[m] for m in modalities],
              yticks=range(len(rows)), yticklabels=labels,
              title=f"Contribution (%) by method and baseline\n"
                    f"green: within {low:g}-{high:g}%, red: outside"
@@ -258,8 +264,9 @@ def _contribution_grid(
 
 def _label_signal(axis, evaluation: Evaluation) -> None:
     unimodal = evaluation.unimodal
-    positions = np.arange(len(MODALITIES))
-    for i, m in enumerate(MODALITIES):
+    modalities = evaluation.modalities
+    positions = np.arange(len(modalities))
+    for i, m in enumerate(modalities):
         u = unimodal[m]
         _auroc_bar(axis, i - 0.12, u, COLORS[m], hollow=False)
         verdict = {True: "signal", False: "no signal", None: "unknown"}[u.label_signal]
@@ -273,9 +280,9 @@ def _label_signal(axis, evaluation: Evaluation) -> None:
               label="Validation split (second opinion)")
     trained = ("" if evaluation.unimodal_heads_trained
                else "\n(heads not trained: signal untested)")
-    axis.set(xticks=positions, xticklabels=[MODALITY_LABELS[m] for m in MODALITIES],
+    axis.set(xticks=positions, xticklabels=[MODALITY_LABELS[m] for m in modalities],
              ylim=(0.0, 1.1),
-             xlim=(-0.6, len(MODALITIES) - 0.4), ylabel="AUROC of the modality's own head",
+             xlim=(-0.6, len(modalities) - 0.4), ylabel="AUROC of the modality's own head",
              title=f"Label signal: unimodal AUROC with 95% CI{trained}")
     axis.legend(loc="lower right", fontsize=9)
     axis.grid(alpha=0.3, axis="y")
@@ -291,9 +298,10 @@ def _auroc_bar(axis, x: float, u: LabelSignal, color: str, hollow: bool) -> None
 
 
 def _swap(axis, vary: PredictionsVary) -> None:
-    moved = [100 * vary.moved_fraction[m] for m in MODALITIES]
-    bars = axis.bar([MODALITY_LABELS[m] for m in MODALITIES], moved,
-                    color=[COLORS[m] for m in MODALITIES])
+    modalities = list(vary.moved_fraction)
+    moved = [100 * vary.moved_fraction[m] for m in modalities]
+    bars = axis.bar([MODALITY_LABELS[m] for m in modalities], moved,
+                    color=[COLORS[m] for m in modalities])
     axis.bar_label(bars, fmt="%.0f%%")
     axis.set(ylim=(0, 105), ylabel="Patients whose prediction moved (%)",
              title=f"Swap test: patients whose probability moves\nby > {vary.swap_delta:g} "
@@ -303,3 +311,27 @@ def _swap(axis, vary: PredictionsVary) -> None:
                   xycoords="axes fraction",
                   va="top", fontsize=9, color="#444444")
     axis.grid(alpha=0.3, axis="y")
+
+
+def robustness_figure(evaluation: Evaluation) -> Figure:
+    """Test AUROC with 95% CI for every subset of the modalities given (the rest withheld),
+    and for the test patients who truly lack one."""
+    rows = [(" + ".join(MODALITY_LABELS[m] for m in r.modalities), r.auroc, r.auroc_ci, "#1f77b4")
+            for r in evaluation.robustness]
+    rows += [(f"patients without {MODALITY_LABELS[r.modality]} (n={r.patients})", r.auroc,
+              r.auroc_ci, "#ff7f0e") for r in evaluation.absent if r.auroc is not None]
+    figure = Figure(figsize=(9, 1.2 + 0.45 * len(rows)), layout="constrained")
+    axis = figure.subplots()
+    for y, (_, auroc, ci, color) in enumerate(rows):
+        axis.errorbar(auroc, y, xerr=[[auroc - ci.low], [ci.high - auroc]], fmt="o",
+                      color=color, capsize=5)
+        axis.annotate(f"{auroc:.3f}", (ci.high, y), textcoords="offset points", xytext=(6, -4),
+                      fontsize=9)
+    axis.axvline(0.5, color="gray", linestyle="--", label="Chance (0.5)")
+    axis.set(yticks=range(len(rows)), yticklabels=[r[0] for r in rows], xlim=(0.0, 1.05),
+             xlabel="Test AUROC (95% CI)",
+             title="With fewer modalities: withheld from every test patient (blue), truly "
+                   "absent (orange)")
+    axis.invert_yaxis()
+    axis.grid(alpha=0.3, axis="x")
+    return figure

@@ -15,6 +15,9 @@ from cardiofusion.console import interval, percent, shares
 from cardiofusion.evaluation.result import Evaluation
 from cardiofusion.evaluation.verdict import share_checks
 
+ENCODERS = {"ecg": "a CNN on the ECG image", "pcg": "a CNN on the PCG log-mel spectrogram",
+            "clinical": "an MLP on the clinical row"}
+
 
 def report_markdown(
     evaluation: Evaluation,
@@ -30,6 +33,7 @@ def report_markdown(
         _setup(evaluation, training, validation, params),
         _verdict(evaluation),
         _modalities(evaluation),
+        _robustness(evaluation),
         _trust(evaluation),
         _risk_tiers(evaluation),
         _before_after(evaluation, params, comparison),
@@ -44,7 +48,7 @@ def _header(e: Evaluation) -> str:
             f"test split ({e.test_patients} patients: {e.test_healthy} healthy, "
             f"{e.test_abnormal} abnormal). Balanced accuracy {percent(e.balanced_accuracy)} "
             f"(95% CI {interval(e.balanced_accuracy_ci, percent=True)}), AUROC {e.auroc:.3f} "
-            f"(95% CI {interval(e.auroc_ci)}); contributions ECG / PCG / clinical "
+            f"(95% CI {interval(e.auroc_ci)}); contributions {_names(e.modalities)} "
             + shares(e.contributions.used.as_dict())
             + f" ({e.contributions.method}, {e.contributions.baseline} baseline).")
 
@@ -69,9 +73,10 @@ def _setup(e: Evaluation, training: dict, validation: dict, params: Params) -> s
         f"- **Data**: `{params.data.csv}`: {validation.get('rows_in', '?')} rows read, "
         f"{validation.get('rows_kept', '?')} kept after validation. Patient-grouped, "
         f"label-stratified split: {splits}.",
-        "- **Model**: an ECG-image CNN, a PCG log-mel-spectrogram CNN and a clinical-table MLP, "
-        "each ending in an embedding; a fusion head on the three embeddings; one auxiliary "
-        "head per modality.",
+        "- **Model**: one encoder per modality the dataset has ("
+        + ", ".join(ENCODERS[m] for m in e.modalities) + "), each ending in an embedding; a "
+        "fusion head on the embeddings; one auxiliary head per modality. A patient without a "
+        "modality enters with the train-split mean embedding in its place.",
         f"- **Training**: {recipe}; best epoch {training.get('epoch', '?')} of "
         f"{training.get('epochs_run', '?')} run (early stopping on validation loss).",
         f"- **Decision threshold**: {e.threshold:.3f}, tuned on the validation split "
@@ -94,9 +99,12 @@ def _verdict(e: Evaluation) -> str:
                  f"clears the threshold (intervals rest on {e.test_groups} independent test "
                  "groups); otherwise it is UNCERTAIN: more test data would decide it.")
     if e.share_scale != 1:
-        lines.append(f"Because not every modality carries label signal, the share thresholds "
-                     f"were rescaled by {e.share_scale:g} to an equal split among those "
-                     f"that do (range {e.share_range[0]:g}-{e.share_range[1]:g}%).")
+        why = (f"The dataset has {len(e.modalities)} of the three modalities"
+               if len(e.modalities) != len(MODALITIES) else "Not every modality carries label "
+               "signal")
+        lines.append(f"{why}: the share thresholds (written for three) were rescaled by "
+                     f"{e.share_scale:g} to an equal split among the modalities with label "
+                     f"signal (range {e.share_range[0]:g}-{e.share_range[1]:g}%).")
     return "\n".join(lines)
 
 
@@ -109,15 +117,17 @@ def _modalities(e: Evaluation) -> str:
     lines = ["## Does every modality help?", "",
              "Contribution of each modality, % of the total (\\* = used by the verdict):", "",
              header, "|---|" + "---|" * len(columns)]
-    for m in MODALITIES:
+    for m in e.modalities:
         lines.append(f"| {MODALITY_LABELS[m]} | " + " | ".join(
             f"{c.by_baseline[kind][method][m]:.1f}" for kind, method in columns) + " |")
     vary = e.predictions_vary
     lines += [
         "",
         "- *ablation*: mean over patients of |p(full) - p(without the modality)|; *shapley*: "
-        "mean |exact Shapley value| over the 8 coalitions of the three modalities. Both are "
-        "taken per patient before averaging, so effects in opposite directions do not cancel.",
+        f"mean |exact Shapley value| over the {2 ** len(e.modalities)} coalitions of the "
+        f"{len(e.modalities)} modalities. Both are taken per patient (over the patients who "
+        "have the modality) before averaging, so effects in opposite directions do not "
+        "cancel.",
         "- \"Without the modality\" replaces its embedding by the train-split mean embedding "
         "(*mean*), another patient's embedding (*permute*), or the embedding of an all-zero "
         "input (*blank*, the input-level blanking of the system we replace).",
@@ -128,7 +138,7 @@ def _modalities(e: Evaluation) -> str:
         f"(95% CI) | predictions moved > {vary.swap_delta:g} when swapped |",
         "|---|---|---|---|---|",
     ]
-    for m in MODALITIES:
+    for m in e.modalities:
         u = e.unimodal[m]
         signal = {True: "yes", False: "**no** (CI contains 0.5)", None: "unknown"}[
             u.label_signal]
@@ -150,14 +160,14 @@ def _signal_note(e: Evaluation) -> str:
         return ("The auxiliary heads were not trained in this run (`train.balance: none`), so "
                 "their AUROC says nothing about the data: no modality is exempted.")
     unimodal = e.unimodal
-    silent = [MODALITY_LABELS[m] for m in MODALITIES if unimodal[m].label_signal is False]
+    silent = [MODALITY_LABELS[m] for m in e.modalities if unimodal[m].label_signal is False]
     carry = "carries" if len(silent) == 1 else "carry"
     note = (f"{', '.join(silent)} {carry} no detectable label signal on this data (test "
             "interval contains 0.5): a low contribution is then correct, and the verdict "
             "does not fail it for that." if silent else
             "Every modality carries label signal on its own (its test interval excludes 0.5), "
             "so each is expected to contribute.")
-    disputed = [MODALITY_LABELS[m] for m in MODALITIES if unimodal[m].validation is not None
+    disputed = [MODALITY_LABELS[m] for m in e.modalities if unimodal[m].validation is not None
                 and unimodal[m].validation.label_signal != unimodal[m].label_signal]
     if disputed:
         note += (f" The validation split disagrees for {', '.join(disputed)}: with few healthy "
@@ -259,7 +269,7 @@ def _before_after(e: Evaluation, params: Params, comparison: Evaluation | None) 
     def row(name: str, value) -> None:
         lines.append(f"| {name} | " + " | ".join(value(r) for _, r in columns) + " |")
 
-    row("contributions ECG / PCG / clinical",
+    row(f"contributions {_names(e.modalities)}",
         lambda r: shares(before) if r is None else
         shares(r.contributions.used.as_dict())
         + f" ({r.contributions.method})")
@@ -275,6 +285,32 @@ def _before_after(e: Evaluation, params: Params, comparison: Evaluation | None) 
               "mean(p_without)| per batch, where opposite effects cancel; its figures are "
               "shown as it reported them (`report.replaced_shares`)."]
     return "\n".join(lines)
+
+
+def _robustness(e: Evaluation) -> str:
+    lines = ["## With fewer modalities", "",
+             "Test AUROC and balanced accuracy (tuned threshold) with only these modalities "
+             "given; a withheld modality enters as the train-split mean embedding, exactly as "
+             "an absent one does when the model is served.", "",
+             "| modalities given | AUROC (95% CI) | balanced accuracy (95% CI) |", "|---|---|---|"]
+    for row in e.robustness:
+        lines.append(f"| {_names(row.modalities, ' + ')} | {row.auroc:.3f} "
+                     f"({interval(row.auroc_ci)}) | {percent(row.balanced_accuracy)} "
+                     f"({interval(row.balanced_accuracy_ci, percent=True)}) |")
+    if e.absent:
+        lines += ["", "Test patients who truly lack a modality (the model as served to them):",
+                  "", "| lacking | patients (healthy / abnormal) | AUROC (95% CI) |",
+                  "|---|---|---|"]
+        for row in e.absent:
+            figure = (f"{row.auroc:.3f} ({interval(row.auroc_ci)})" if row.auroc is not None
+                      else "n/a (one class)")
+            lines.append(f"| {MODALITY_LABELS[row.modality]} | {row.patients} ({row.healthy} / "
+                         f"{row.abnormal}) | {figure} |")
+    return "\n".join(lines)
+
+
+def _names(modalities: list[str], separator: str = " / ") -> str:
+    return separator.join(MODALITY_LABELS[m] for m in modalities)
 
 
 def _figures(figures: dict[str, Path]) -> str:

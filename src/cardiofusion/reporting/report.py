@@ -17,6 +17,7 @@ from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 from cardiofusion.reporting.figures import (
     evaluation_figure,
     modality_figure,
+    robustness_figure,
     training_history_figure,
 )
 from cardiofusion.reporting.markdown import report_markdown
@@ -49,6 +50,7 @@ def run_report(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Path:
             evaluation, pd.read_csv(paths.roc), pd.read_csv(paths.precision_recall),
             pd.read_csv(paths.calibration)),
         paths.modality_figure: modality_figure(evaluation),
+        paths.robustness_figure: robustness_figure(evaluation),
     }
     for path, figure in figures.items():
         with atomic_path(path) as tmp:
@@ -61,6 +63,8 @@ def run_report(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Path:
             paths.evaluation_figure,
         "Modalities: contributions by method and baseline, label signal, swap test":
             paths.modality_figure,
+        "With fewer modalities: test AUROC of every subset, and of patients lacking one":
+            paths.robustness_figure,
     }
     relative = {caption: path.relative_to(paths.report.parent) for caption, path in
                 captions.items()}

@@ -41,9 +41,10 @@ from cardiofusion.serve.schemas import DetailedPrediction, Health, Prediction, P
 from cardiofusion.serve.uploads import (
     ECG_FIELD,
     EXPECTED,
+    MODALITY_OF_FIELD,
     PCG_FIELD,
     RequestSizeLimit,
-    read_upload,
+    read_optional,
 )
 
 API_KEY_HEADER = "X-API-Key"
@@ -82,7 +83,7 @@ def create_app(model_path: Path | None = None, params: Params | None = None) -> 
     # of clients, bounds the server's memory (README, bad input)
     decoding = threading.BoundedSemaphore(params.serve.concurrent_predictions)
     page = render_page(predictor.form, predictor.model_id,
-                       params.serve.api_key_env if api_key else None)
+                       params.serve.api_key_env if api_key else None, predictor.modalities)
 
     app = FastAPI(
         title="cardiofusion",
@@ -130,32 +131,36 @@ def create_app(model_path: Path | None = None, params: Params | None = None) -> 
     def risk_levels() -> list[RiskLevel]:
         return [RiskLevel.model_validate(asdict(tier)) for tier in predictor.tiers]
 
-    ecg_upload = Annotated[UploadFile, File(description=EXPECTED[ECG_FIELD])]
-    pcg_upload = Annotated[UploadFile, File(description=EXPECTED[PCG_FIELD])]
-    clinical_input = Annotated[dict[str, float | None], Depends(clinical_values)]
+    ecg_upload = Annotated[UploadFile | None, File(description=_described(ECG_FIELD, predictor))]
+    pcg_upload = Annotated[UploadFile | None, File(description=_described(PCG_FIELD, predictor))]
+    clinical_input = Annotated[dict[str, float | str | None], Depends(clinical_values)]
+
+    def files_of(ecg_image: UploadFile | None, pcg_audio: UploadFile | None
+                 ) -> tuple[bytes | None, bytes | None]:
+        return (read_optional(ECG_FIELD, ecg_image, max_bytes, predictor.modalities),
+                read_optional(PCG_FIELD, pcg_audio, max_bytes, predictor.modalities))
 
     @app.post("/predict", response_model=Prediction, dependencies=protected,
               responses=ERROR_RESPONSES, max_body_size=body_limit)
-    def predict(ecg_image: ecg_upload, pcg_audio: pcg_upload,
-                clinical: clinical_input) -> Prediction:
-        """Probability, class and risk level of one patient."""
+    def predict(clinical: clinical_input, ecg_image: ecg_upload = None,
+                pcg_audio: pcg_upload = None) -> Prediction:
+        """Probability, class and risk level of one patient, from any non-empty subset of the
+        model's modalities: each upload and every clinical field is optional."""
         with decoding:
             try:
-                return predictor.predict(read_upload(ECG_FIELD, ecg_image, max_bytes),
-                                         read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+                return predictor.predict(*files_of(ecg_image, pcg_audio), clinical)
             finally:
                 memory.release_freed()
 
     @app.post("/predict/detailed", response_model=DetailedPrediction, dependencies=protected,
               responses=ERROR_RESPONSES, max_body_size=body_limit)
-    def predict_detailed(ecg_image: ecg_upload, pcg_audio: pcg_upload,
-                         clinical: clinical_input) -> DetailedPrediction:
+    def predict_detailed(clinical: clinical_input, ecg_image: ecg_upload = None,
+                         pcg_audio: pcg_upload = None) -> DetailedPrediction:
         """The prediction plus this patient's modality Shapley values, the most influential
-        clinical fields and a confidence note."""
+        clinical fields and a confidence note, over the modalities sent."""
         with decoding:
             try:
-                return predictor.explain(read_upload(ECG_FIELD, ecg_image, max_bytes),
-                                         read_upload(PCG_FIELD, pcg_audio, max_bytes), clinical)
+                return predictor.explain(*files_of(ecg_image, pcg_audio), clinical)
             finally:
                 memory.release_freed()
 
@@ -195,6 +200,12 @@ def _api_key(variable: str) -> str | None:
     return key
 
 
+def _described(field: str, predictor: Predictor) -> str:
+    if MODALITY_OF_FIELD[field] not in predictor.modalities:
+        return f"this model was trained without this input: leave {field} out"
+    return f"{EXPECTED[field]}; optional (leave it out when the patient has none)"
+
+
 def _clinical_dependency(form: ClinicalForm) -> Any:
     """A dependency taking each clinical field as an optional form field, so /docs lists them.
 
@@ -204,7 +215,8 @@ def _clinical_dependency(form: ClinicalForm) -> Any:
     columns = {f"clinical_{i}": field.name for i, field in enumerate(form.fields)}
     known = {ECG_FIELD, PCG_FIELD, *columns.values()}
 
-    async def clinical_values(request: Request, **raw: str | None) -> dict[str, float | None]:
+    async def clinical_values(request: Request, **raw: str | None
+                              ) -> dict[str, float | str | None]:
         submitted = await request.form()  # already parsed by FastAPI: this reads its cache
         sent = Counter(name for name, _ in submitted.multi_items())
         problems: list[tuple[str | None, str]] = [

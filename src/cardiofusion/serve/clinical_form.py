@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cardiofusion.clinical_values import category_text, is_missing
 from cardiofusion.features.clinical import ClinicalEncoder
 from cardiofusion.serve.errors import InputError, shown
 
@@ -21,7 +22,7 @@ from cardiofusion.serve.errors import InputError, shown
 @dataclass(frozen=True)
 class ClinicalField:
     name: str
-    categories: list[float] | None  # categorical fields: the values seen in training
+    categories: list[str] | None  # categorical fields: the values seen in training
     observed: tuple[float, float] | None  # numeric fields: train-split [min, max], when known
     median: float | None  # numeric fields: what an empty value is imputed with
 
@@ -37,17 +38,24 @@ class ClinicalField:
 
     def describe(self) -> str:
         if self.categories is not None:
-            return f"one of {_listed(self.categories)}; empty = unknown"
+            return f"one of {', '.join(self.categories)}; empty = unknown"
         text = f"number; empty = unknown (imputed {self.median:g})"
         if self.observed is not None and self.accepted is not None:
             text += (f"; training range {_listed(self.observed, ' to ')}, accepted "
                      f"{_listed(self.accepted, ' to ')}")
         return text
 
-    def parse(self, raw: str | None) -> float | None:
-        """The value as a float (None when empty); ValueError says what is wrong."""
-        if raw is None or not raw.strip():
+    def parse(self, raw: str | None) -> float | str | None:
+        """The value as a float, or a category as text (None when empty or a missing-value
+        word such as `NA`); ValueError says what is wrong."""
+        if is_missing(raw):
             return None
+        if self.categories is not None:
+            category = category_text(raw)
+            if category not in self.categories:
+                raise ValueError(f"{shown(raw.strip())} is not a category seen in training; "
+                                 f"allowed: {', '.join(self.categories)} (or leave it empty)")
+            return category
         try:
             value = float(raw.strip())
         except ValueError:
@@ -55,9 +63,6 @@ class ClinicalField:
         if not math.isfinite(value):
             raise ValueError(f"{shown(raw)} is not a finite number (NaN, inf and values "
                              "beyond 1.8e308 are refused)")
-        if self.categories is not None and value not in self.categories:
-            raise ValueError(f"{shown(raw.strip())} is not a category seen in training; allowed: "
-                             f"{_listed(self.categories)} (or leave it empty)")
         accepted = self.accepted
         if accepted is not None and not accepted[0] <= value <= accepted[1]:
             raise ValueError(
@@ -86,9 +91,9 @@ class ClinicalForm:
     def names(self) -> list[str]:
         return [f.name for f in self.fields]
 
-    def parse(self, raw: Mapping[str, str | None]) -> dict[str, float | None]:
+    def parse(self, raw: Mapping[str, str | None]) -> dict[str, float | str | None]:
         """Every field's value; one InputError listing every bad field."""
-        values: dict[str, float | None] = {}
+        values: dict[str, float | str | None] = {}
         problems: list[tuple[str | None, str]] = []
         for field in self.fields:
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from importlib.resources import files
 
@@ -10,9 +11,15 @@ from cardiofusion.serve.clinical_form import ClinicalField, ClinicalForm
 from cardiofusion.serve.clinical_labels import readable
 
 
-def render_page(form: ClinicalForm, model_id: str, api_key_env: str | None) -> str:
-    """`api_key_env`: the variable holding the server's key, None when no key is required."""
+def render_page(form: ClinicalForm, model_id: str, api_key_env: str | None,
+                modalities: tuple[str, ...]) -> str:
+    """`api_key_env`: the variable holding the server's key, None when no key is required;
+    an upload the model has no input for is left off the page."""
     template = files("cardiofusion.serve").joinpath("page.html").read_text(encoding="utf-8")
+    for modality in ("ecg", "pcg"):
+        marker = modality.upper()
+        if modality not in modalities:
+            template = re.sub(f"<!--{marker}-->.*?<!--/{marker}-->", "", template, flags=re.S)
     hint = (f"required: the value of {api_key_env} on the server" if api_key_env
             else "not required by this server")
     return (template
@@ -26,7 +33,8 @@ def _input(field: ClinicalField) -> str:
     name = escape(field.name, quote=True)
     if field.categories is not None:
         options = ['<option value="">unknown</option>'] + [
-            f'<option value="{value:g}">{value:g}</option>' for value in field.categories
+            f'<option value="{escape(value, quote=True)}">{escape(value)}</option>'
+            for value in field.categories
         ]
         control = f'<select name="{name}">{"".join(options)}</select>'
     else:

@@ -18,7 +18,6 @@ import soundfile as sf
 import torch
 from PIL import Image
 
-from cardiofusion.config import MODALITIES
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.patient import PatientFeatures, featurize_patient
 from cardiofusion.inputs import InputLimits, InputRejected
@@ -35,12 +34,15 @@ from cardiofusion.serve.schemas import (
     ModalityContribution,
     Prediction,
     RiskLevel,
+    SubsetEvaluation,
 )
 from cardiofusion.serve.uploads import rejection
 
 TOP_CLINICAL = 5  # clinical fields listed by /predict/detailed
 MAX_Z = 1000.0  # standardized clinical values beyond this are refused
 MODALITY_NAMES = {"ecg": "ECG", "pcg": "PCG", "clinical": "clinical"}
+NEEDED = {"ecg": "an ECG scan (ecg_image)", "pcg": "a heart-sound recording (pcg_audio)",
+          "clinical": "a clinical value"}
 
 
 @dataclass(frozen=True)
@@ -88,36 +90,56 @@ class Predictor:
                                              self.form.names)
         self._warm_up()
 
-    def predict(self, ecg: bytes, pcg: bytes, clinical: dict[str, float | None]) -> Prediction:
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """The modalities the served model was trained with."""
+        return self.loaded.model.modalities
+
+    def predict(self, ecg: bytes | None, pcg: bytes | None,
+                clinical: dict[str, float | str | None]) -> Prediction:
         return self._run(ecg, pcg, clinical).prediction
 
     @torch.no_grad()
     def explain(
-        self, ecg: bytes, pcg: bytes, clinical: dict[str, float | None]
+        self, ecg: bytes | None, pcg: bytes | None, clinical: dict[str, float | str | None]
     ) -> DetailedPrediction:
-        """The prediction plus why: modality Shapley values, clinical fields, agreement."""
+        """The prediction plus why: modality Shapley values, clinical fields, agreement, over
+        the modalities used."""
         run = self._run(ecg, pcg, clinical)
         prediction = run.prediction
         return DetailedPrediction(
             **prediction.model_dump(),
-            contributions=self._contributions(run.embeddings),
+            contributions=self._contributions(run.embeddings, prediction.modalities_used),
             clinical_influence=self._clinical_influence(run),
             confidence=self._confidence(run.embeddings, prediction),
         )
 
+    def used_modalities(self, ecg: bytes | None, pcg: bytes | None,
+                        clinical: dict[str, float | str | None]) -> list[str]:
+        """What this request gives the model; a request with nothing is refused (422)."""
+        given = {"ecg": ecg is not None, "pcg": pcg is not None,
+                 "clinical": any(v is not None for v in clinical.values())}
+        used = [m for m in self.modalities if given[m]]
+        if not used:
+            needed = [NEEDED[m] for m in self.modalities]
+            raise InputError.one(None, "no input: send at least one of " + ", ".join(needed))
+        return used
+
     @torch.no_grad()
-    def _run(self, ecg: bytes, pcg: bytes, clinical: dict[str, float | None]) -> _Pass:
+    def _run(self, ecg: bytes | None, pcg: bytes | None,
+             clinical: dict[str, float | str | None]) -> _Pass:
+        used = self.used_modalities(ecg, pcg, clinical)
         try:
-            features = featurize_patient(ecg, pcg, clinical, self.loaded.spec, self.limits)
+            features = featurize_patient(ecg, pcg, clinical if "clinical" in used else None,
+                                         self.loaded.spec, self.limits)
         except InputRejected as exc:
             raise rejection(exc) from None
-        self._check_clinical(features.clinical)
-        inputs = {
-            "ecg": torch.from_numpy(features.ecg)[None],
-            "pcg": torch.from_numpy(features.pcg)[None],
-            "clinical": torch.from_numpy(features.clinical)[None],
-        }
-        embeddings = self.loaded.model.embed({m: t.to(self.device) for m, t in inputs.items()})
+        if "clinical" in used:
+            self._check_clinical(features.arrays["clinical"])
+        inputs = {m: torch.from_numpy(a)[None].to(self.device)
+                  for m, a in features.arrays.items()}
+        given = self.loaded.model.embed(inputs)
+        embeddings = {m: given.get(m, self.loaded.baseline[m]) for m in self.modalities}
         logit = float(self.loaded.model.fuse(embeddings)[0])
         if math.isnan(logit):
             raise InputError.one(None, "these inputs give no finite prediction; check the "
@@ -130,8 +152,11 @@ class Predictor:
             predicted_class=CLASS_NAMES[int(logit >= self._threshold_logit)],
             threshold=self.threshold,
             risk_level=RiskLevel.model_validate(asdict(tier)),
+            modalities_used=used,
+            modalities_evaluation=self._evaluation_of(used),
             clinical_values=clinical,
-            imputed=[name for name, value in clinical.items() if value is None],
+            imputed=[name for name, value in clinical.items()
+                     if value is None and "clinical" in used],
             pcg_padded=features.pcg_padded,
             disclaimer=DISCLAIMER,
         )
@@ -146,12 +171,25 @@ class Predictor:
             raise InputError([(name, f"more than {MAX_Z:g} standard deviations from the "
                                      "training mean; check the unit") for name in far])
 
-    def _contributions(self, embeddings: dict[str, torch.Tensor]) -> Contributions:
+    def _evaluation_of(self, used: list[str]) -> SubsetEvaluation | None:
+        """The promoted evaluation's figures for exactly this subset of modalities."""
+        for row in self.loaded.robustness or []:
+            if sorted(row.get("modalities", [])) == sorted(used):
+                return SubsetEvaluation(
+                    auroc=row["auroc"], auroc_low=row["auroc_ci"]["low"],
+                    auroc_high=row["auroc_ci"]["high"],
+                    balanced_accuracy=row["balanced_accuracy"], test_patients=row["patients"])
+        return None
+
+    def _contributions(self, embeddings: dict[str, torch.Tensor], used: list[str]
+                       ) -> Contributions:
+        """Shapley values of the modalities used (an absent one sits at the baseline, so its
+        value is exactly 0 and it is left out)."""
         calibrated = _CalibratedFusion(self.loaded.model.fuse, self.temperature,
                                        self.logit_shift)
-        baseline = {m: self.loaded.baseline[m].reshape(1, -1) for m in MODALITIES}
+        baseline = {m: self.loaded.baseline[m].reshape(1, -1) for m in self.modalities}
         values = shapley_values(calibrated, embeddings, baseline)  # type: ignore[arg-type]
-        phis = {m: float(v[0]) for m, v in values.items()}
+        phis = {m: float(v[0]) for m, v in values.items() if m in used}
         total = sum(abs(v) for v in phis.values()) or 1.0
         return Contributions(
             baseline_probability=float(torch.sigmoid(calibrated.fuse(baseline))[0]),
@@ -163,14 +201,15 @@ class Predictor:
         """Per field: the probability minus the one with that field at its training average
         (0 after standardization), all fields in one batch through the clinical encoder."""
         names = list(self._field_columns)
-        if not names:
+        if not names or "clinical" not in run.prediction.modalities_used:
             return []
-        standardized = torch.from_numpy(run.features.clinical).to(self.device)
+        standardized = torch.from_numpy(run.features.arrays["clinical"]).to(self.device)
         batch = standardized.repeat(len(names), 1)
         for row, name in enumerate(names):
             batch[row, self._field_columns[name]] = 0.0
         model = self.loaded.model
-        mixed = {m: run.embeddings[m].expand(len(names), -1) for m in ("ecg", "pcg")}
+        mixed = {m: run.embeddings[m].expand(len(names), -1) for m in self.modalities
+                 if m != "clinical"}
         mixed["clinical"] = model.encoders["clinical"](batch)
         without = torch.sigmoid(model.fuse(mixed) / self.temperature + self.logit_shift)
         without = without.cpu().numpy()
@@ -184,10 +223,11 @@ class Predictor:
         self, embeddings: dict[str, torch.Tensor], prediction: Prediction
     ) -> Confidence:
         aux = self.loaded.model.aux_logits(embeddings)
-        unimodal = {m: float(torch.sigmoid(aux[m])[0]) for m in MODALITIES}
+        used = prediction.modalities_used
+        unimodal = {m: float(torch.sigmoid(aux[m])[0]) for m in used}
         abnormal = prediction.predicted_class == "abnormal"
-        agreeing = [m for m in MODALITIES if (unimodal[m] >= 0.5) == abnormal]
-        disagreeing = [m for m in MODALITIES if m not in agreeing]
+        agreeing = [m for m in used if (unimodal[m] >= 0.5) == abnormal]
+        disagreeing = [m for m in used if m not in agreeing]
         distance = prediction.probability - prediction.threshold
         margin = ("borderline" if abs(distance) < 0.05
                   else "moderate" if abs(distance) < 0.15 else "clear")
@@ -199,8 +239,13 @@ class Predictor:
 
     def _warm_up(self) -> None:
         """One synthetic patient, so the first real request does not pay for lazy setup."""
-        clinical = dict.fromkeys(self.form.names)
-        self.explain(_blank_png(), _quiet_wav(self.loaded.spec.pcg.sample_rate), clinical)
+        clinical: dict[str, float | str | None] = dict.fromkeys(self.form.names)
+        if self.form.fields:  # one value, so the clinical branch runs too
+            first = self.form.fields[0]
+            clinical[first.name] = first.categories[0] if first.categories else first.median
+        self.explain(_blank_png() if "ecg" in self.modalities else None,
+                     _quiet_wav(self.loaded.spec.pcg.sample_rate)
+                     if "pcg" in self.modalities else None, clinical)
 
 
 def _note(

@@ -85,6 +85,7 @@ def promoted_payload(
     payload["temperature"] = report.temperature
     payload["logit_shift"] = report.logit_shift
     payload["risk_tiers"] = report.risk_tiers  # observed rates: the API's tiers and advice
+    payload["robustness"] = report.robustness  # what /predict says for each modality subset
     payload["info"] = {**payload["info"], "test_metrics": _test_metrics(report),
                        "promoted_at": _utc_now().isoformat(timespec="seconds"),
                        "promoted_with_force": bool(problems)}

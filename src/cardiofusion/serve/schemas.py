@@ -23,15 +23,30 @@ class RiskLevel(_Body):
     rate_high: float | None = None
 
 
+class SubsetEvaluation(_Body):
+    auroc: float = Field(description="test AUROC with only these modalities given")
+    auroc_low: float = Field(description="95% interval of that AUROC")
+    auroc_high: float
+    balanced_accuracy: float
+    test_patients: int
+
+
 class Prediction(_Body):
     model_id: str = Field(description="content hash of the served model file")
     probability: float = Field(description="probability that the heart is abnormal")
     predicted_class: Literal["healthy", "abnormal"] = Field(alias="class")
     threshold: float = Field(description="probability at or above which the class is abnormal")
     risk_level: RiskLevel
-    clinical_values: dict[str, float | None] = Field(
-        description="the clinical values used, raw units; null = unknown (imputed)")
-    imputed: list[str] = Field(description="clinical fields left empty and imputed")
+    modalities_used: list[Literal["ecg", "pcg", "clinical"]] = Field(
+        description="the modalities this prediction used (the others were not sent, or every "
+                    "clinical value was empty); a missing one enters as the train-split mean")
+    modalities_evaluation: SubsetEvaluation | None = Field(
+        description="how the model did on test patients given exactly these modalities "
+                    "(stored by `cardiofusion promote`; null for a model that was not promoted)")
+    clinical_values: dict[str, float | str | None] = Field(
+        description="the clinical values used, raw units or category; null = unknown")
+    imputed: list[str] = Field(description="clinical fields left empty and imputed (none when "
+                                           "no clinical value was sent: the modality is absent)")
     pcg_padded: bool = Field(description="the recording was shorter than the model's window "
                                          "and was padded with silence")
     disclaimer: str
@@ -40,20 +55,20 @@ class Prediction(_Body):
 class ModalityContribution(_Body):
     shapley: float = Field(description="signed exact Shapley value: how far this modality moves "
                                        "the probability from an average training patient's")
-    share: float = Field(description="|shapley| as a percentage of the three")
+    share: float = Field(description="|shapley| as a percentage of the modalities used")
 
 
 class Contributions(_Body):
     method: Literal["shapley"] = "shapley"
     baseline_probability: float = Field(
         description="probability with every modality at its train-split mean embedding; the "
-                    "three Shapley values add up to probability - baseline_probability")
+                    "Shapley values add up to probability - baseline_probability")
     modalities: dict[str, ModalityContribution]
 
 
 class ClinicalInfluence(_Body):
     field: str
-    value: float | None = Field(description="raw value sent; null = unknown (imputed)")
+    value: float | str | None = Field(description="raw value sent; null = unknown (imputed)")
     effect: float = Field(description="probability minus the probability with this field at "
                                       "the train-split average; > 0 pushes towards abnormal")
 

@@ -18,9 +18,25 @@ EXPECTED = {
     PCG_FIELD: "a heart-sound recording (WAV, FLAC, OGG, MP3)",
 }
 FIELD_OF_KIND = {"image": ECG_FIELD, "recording": PCG_FIELD}
+MODALITY_OF_FIELD = {ECG_FIELD: "ecg", PCG_FIELD: "pcg"}
+NAMES = {"ecg": "an ECG", "pcg": "a heart-sound recording"}
 # contract reasons (cardiofusion.inputs) that are not a plain 422
 STATUS_OF_REASON = {"image_unreadable": 415, "audio_unreadable": 415,
                     "image_too_large": 413, "audio_too_long": 413}
+
+
+def read_optional(field: str, upload: UploadFile | None, max_bytes: int,
+                  modalities: tuple[str, ...]) -> bytes | None:
+    """The file's bytes, or None when the part was left out (or, as a browser sends an empty
+    file input, has neither name nor content); a file for a modality the model was trained
+    without is a 422 saying so."""
+    if upload is None or (not upload.filename and not upload.size):
+        return None
+    modality = MODALITY_OF_FIELD[field]
+    if modality not in modalities:
+        raise InputError.one(field, f"this model was trained without {NAMES[modality]}: it "
+                                    f"has no such input; leave {field} out")
+    return read_upload(field, upload, max_bytes)
 
 
 def read_upload(field: str, upload: UploadFile, max_bytes: int) -> bytes:

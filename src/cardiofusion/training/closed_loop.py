@@ -47,10 +47,11 @@ class ModalityWeights:
     smoothed: dict[str, float] = field(default_factory=dict)  # moving average of the shares
 
     @classmethod
-    def initial(cls, tp: TrainParams) -> ModalityWeights:
+    def initial(cls, tp: TrainParams, modalities: tuple[str, ...] = MODALITIES
+                ) -> ModalityWeights:
         return cls(
-            aux={m: tp.aux_weight if tp.balance != "none" else 0.0 for m in MODALITIES},
-            dropout={m: tp.modality_dropout for m in MODALITIES},
+            aux={m: tp.aux_weight if tp.balance != "none" else 0.0 for m in modalities},
+            dropout={m: tp.modality_dropout for m in modalities},
         )
 
     def adapt(self, tp: TrainParams, shares: dict[str, float], unimodal_auroc: dict[str, float]
@@ -58,10 +59,10 @@ class ModalityWeights:
         """One controller step from this epoch's shares (percent), per balance_shares_on."""
         if tp.balance != "closed_loop":
             return
-        even = 100.0 / len(MODALITIES)
+        even = 100.0 / len(self.aux)  # of the dataset's k modalities
         self.smoothed = {m: 0.5 * self.smoothed.get(m, shares[m]) + 0.5 * shares[m]
-                         for m in MODALITIES}
-        for m in MODALITIES:
+                         for m in self.aux}
+        for m in self.aux:
             excess = (self.smoothed[m] - even) / even  # -1 (no share) ... 2 (everything)
             has_signal = not unimodal_auroc[m] < tp.min_signal_auroc  # NaN: undecided, push
             if excess < 0 and not has_signal:
@@ -85,7 +86,17 @@ class ModalityWeights:
 
 def in_band(shares: dict[str, float], band: tuple[float, float]) -> bool:
     """Every modality's share inside [low, high]."""
-    return all(band[0] <= shares[m] <= band[1] for m in MODALITIES)
+    return all(band[0] <= share <= band[1] for share in shares.values())
+
+
+def target_band(share_range: tuple[float, float], margin: float, k: int) -> tuple[float, float]:
+    """The criteria's share range (written for three modalities) rescaled to k, as the verdict
+    rescales it, narrowed by the margin (rescaled alike) on each side."""
+    if k == 1:  # one modality holds every share: nothing to balance
+        return 0.0, 100.0
+    scale = len(MODALITIES) / k
+    low, high = (min(100.0, v * scale) for v in share_range)
+    return low + margin * scale, high - margin * scale
 
 
 def improves(loss: float, balanced: bool, best: dict[str, object], select_in_band: bool) -> bool:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import torch
 
-from cardiofusion.config import MODALITIES
 from cardiofusion.model.network import MultimodalNet
 
 MAGNITUDE = 1.5  # the official code's constant step enlargement after integration
@@ -51,10 +50,10 @@ def mmpareto_backward(model: MultimodalNet, fused_loss: torch.Tensor,
     """Set every parameter's .grad: the fusion head from the fused loss, each auxiliary head from
     its own loss, each encoder from the MMPareto integration of both. Returns the weights."""
     encoders = {m: [p for p in model.encoders[m].parameters() if p.requires_grad]
-                for m in MODALITIES}
-    heads = [p for m in MODALITIES for p in model.aux_heads[m].parameters()]
+                for m in model.modalities}
+    heads = [p for m in model.modalities for p in model.aux_heads[m].parameters()]
     fusion = list(model.fusion.parameters())
-    encoder_params = [p for m in MODALITIES for p in encoders[m]]
+    encoder_params = [p for m in model.modalities for p in encoders[m]]
     g_fused = torch.autograd.grad(fused_loss, fusion + encoder_params, retain_graph=True,
                                   allow_unused=True)
     g_own = torch.autograd.grad(sum(unimodal_losses.values()), heads + encoder_params,
@@ -65,7 +64,7 @@ def mmpareto_backward(model: MultimodalNet, fused_loss: torch.Tensor,
         gradient = fused.get(p) if p in fused else own.get(p)
         p.grad = None if gradient is None else gradient.detach()
     weights = {}
-    for m in MODALITIES:
+    for m in model.modalities:
         params = encoders[m]
         combined, weights[m] = integrate(
             [_or_zero(fused[p], p) for p in params], [_or_zero(own[p], p) for p in params]

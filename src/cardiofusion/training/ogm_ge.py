@@ -13,7 +13,6 @@ import math
 
 import torch
 
-from cardiofusion.config import MODALITIES
 from cardiofusion.model.network import MultimodalNet
 
 
@@ -30,8 +29,11 @@ def ogm_coefficients(
         for m, z in aux_logits.items()
     }
     coefficients = {}
-    for m in MODALITIES:
-        others = [confidence[o] for o in MODALITIES if o != m]
+    for m in confidence:
+        others = [confidence[o] for o in confidence if o != m]
+        if not others:  # one modality: nothing to be ahead of
+            coefficients[m] = 1.0
+            continue
         ratio = confidence[m] / max(sum(others) / len(others), 1e-8)
         coefficients[m] = 1 - math.tanh(alpha * (ratio - 1)) if ratio > 1 else 1.0
     return coefficients

@@ -14,24 +14,25 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from dvclive import Live
 from torch.utils.data import WeightedRandomSampler
 
-from cardiofusion.config import MODALITIES, Params, TrainParams
+from cardiofusion.config import Params, TrainParams
 from cardiofusion.console import print_epoch, print_training_setup
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.files import write_metrics
 from cardiofusion.model.checkpoint import load_training_state, save_model, save_training_state
 from cardiofusion.model.contributions import baseline_embeddings, blank_embeddings, modality_shares
 from cardiofusion.model.metrics import classification_metrics, youden_threshold
-from cardiofusion.model.network import MultimodalNet
-from cardiofusion.model.splits import SplitTensors, embed_split, load_split
+from cardiofusion.model.network import MultimodalNet, fill_absent
+from cardiofusion.model.splits import SplitTensors, embed_split, load_split, mean_embedding
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 from cardiofusion.runtime import pick_device, pick_precision, seed_everything
-from cardiofusion.training.augment import augment_batch, drop_modalities
-from cardiofusion.training.closed_loop import ModalityWeights, improves, in_band
+from cardiofusion.training.augment import augment_batch, hide_modalities
+from cardiofusion.training.closed_loop import ModalityWeights, improves, in_band, target_band
 from cardiofusion.training.distributed import Ranks, join, leave
 from cardiofusion.training.mmpareto import mmpareto_backward
 from cardiofusion.training.ogm_ge import modulate_gradients, ogm_coefficients
@@ -51,7 +52,8 @@ def run_train(
     device = ranks.device(pick_device(params.device))
     features = FeatureSet.load(paths.features)
     train, val = load_split(features, "train", device), load_split(features, "val", device)
-    model = MultimodalNet(params.model, features.clinical.shape[1]).to(device)
+    model = MultimodalNet(params.model, features.clinical_features, features.modalities
+                          ).to(device)
     ranks.share_parameters(model)
     optimizer = torch.optim.AdamW(param_groups(model, tp), lr=tp.lr, weight_decay=tp.weight_decay)
     reference_rows = torch.randperm(len(train), generator=generator)[
@@ -72,11 +74,10 @@ def run_train(
     best: dict[str, Any] = {"val_loss": math.inf, "epoch": 0, "in_band": False}
     # closed_loop keeps the best epoch whose control shares are inside the criteria's range,
     # narrowed by balance_margin on each side (the test split's shares differ by a few points)
-    select_in_band = tp.balance == "closed_loop"
-    low, high = params.criteria.share_range
-    band = (low + tp.balance_margin, high - tp.balance_margin)
+    select_in_band = tp.balance == "closed_loop" and len(model.modalities) > 1
+    band = target_band(params.criteria.share_range, tp.balance_margin, len(model.modalities))
     stale_epochs, completed = 0, 0
-    weights = ModalityWeights.initial(tp)
+    weights = ModalityWeights.initial(tp, model.modalities)
     if resume:
         state = load_training_state(paths.training_state, params, model, optimizer, generator)
         best, stale_epochs, completed = state["best"], state["stale_epochs"], state["epoch"]
@@ -157,16 +158,16 @@ def train_one_epoch(
     loss_sum, correct = 0.0, 0
     for rows in torch.tensor(list(sampler)).split(tp.batch_size):
         inputs, labels = load_batch(train, rows, tp.augment, generator)
+        present = train.batch_present(rows)
         targets = smoothed(labels, tp.label_smoothing)
         with torch.autocast(device_type, autocast or torch.float32, enabled=autocast is not None):
             embeddings = model.embed(inputs)
-            logits = model.fuse(drop_modalities(embeddings, weights.dropout, generator))
+            logits = model.fuse(hide_modalities(embeddings, present, weights.dropout, generator))
             loss = F.binary_cross_entropy_with_logits(logits, targets)
             unimodal = {}
             if tp.balance != "none":
                 aux = model.aux_logits(embeddings)
-                unimodal = {m: F.binary_cross_entropy_with_logits(aux[m], targets)
-                            for m in MODALITIES}
+                unimodal = {m: _present_loss(aux[m], targets, present[m]) for m in aux}
         optimizer.zero_grad(set_to_none=True)
         if tp.balance == "mmpareto":  # the paper's objective: fused + unweighted unimodal losses
             mmpareto_backward(model, scaler.scale(loss),
@@ -196,7 +197,7 @@ def log_epoch(
     live.log_metric("val/loss", checked.loss)
     for name, value in checked.metrics.items():
         live.log_metric(f"val/{name}", value)
-    for m in MODALITIES:
+    for m in checked.shares:
         live.log_metric(f"contributions/{m}", checked.shares[m])
         live.log_metric(f"control_shares/{m}", checked.control_shares[m])
         live.log_metric(f"unimodal_auroc/{m}", checked.unimodal_auroc[m])
@@ -238,28 +239,33 @@ def validate_epoch(
 
     Contributions reuse the validation embeddings: only the fusion head is re-run.
     """
-    val_embeddings = embed_split(model, val)
+    reference_present = {m: p[reference_rows] for m, p in train.present.items()}
     reference_embeddings = embed_split(model, train, reference_rows)
-    reference = {m: e.mean(0, keepdim=True) for m, e in reference_embeddings.items()}
+    reference = mean_embedding(reference_embeddings, reference_present)
+    reference_embeddings = fill_absent(reference_embeddings, reference_present, reference)
+    val_embeddings = fill_absent(embed_split(model, val), val.present, reference)
     val_logits = model.fuse(val_embeddings)
     labels, probabilities = val.labels.cpu().numpy(), torch.sigmoid(val_logits).cpu().numpy()
     unimodal = {
-        m: classification_metrics(labels, torch.sigmoid(z).cpu().numpy())["auroc"]
+        m: _present_auroc(labels, torch.sigmoid(z).cpu().numpy(), val.present[m].cpu().numpy())
         for m, z in model.aux_logits(val_embeddings).items()
     }
     kind = params.contributions.baseline
     blank = blank_embeddings(model, val.inputs) if kind == "blank" else reference
 
-    def shares_of(embeddings: dict[str, torch.Tensor]) -> dict[str, float]:
+    def shares_of(embeddings: dict[str, torch.Tensor], present: dict[str, torch.Tensor]
+                  ) -> dict[str, float]:
         baseline = baseline_embeddings(embeddings, kind, blank,
                                        torch.Generator().manual_seed(params.seed))
-        return modality_shares(model, embeddings, params.contributions.method, baseline)
+        return modality_shares(model, embeddings, params.contributions.method, baseline,
+                               present)
 
-    shares = shares_of(val_embeddings)
+    shares = shares_of(val_embeddings, val.present)
     control_shares = shares
     if params.train.balance_shares_on == "val_and_train":  # label-free: more patients, steadier
-        control_shares = shares_of({m: torch.cat([val_embeddings[m], reference_embeddings[m]])
-                                    for m in MODALITIES})
+        control_shares = shares_of(
+            {m: torch.cat([val_embeddings[m], reference_embeddings[m]]) for m in model.modalities},
+            {m: torch.cat([val.present[m], reference_present[m]]) for m in model.modalities})
     return EpochValidation(
         loss=balanced_bce(val_logits, val.labels),
         metrics=classification_metrics(labels, probabilities),
@@ -279,12 +285,31 @@ def load_batch(
     return (augment_batch(inputs, generator) if augment else inputs), split.labels[rows]
 
 
+def _present_loss(logits: torch.Tensor, targets: torch.Tensor, present: torch.Tensor
+                  ) -> torch.Tensor:
+    """An auxiliary head's loss over the patients who have its modality (0 when none do)."""
+    if bool(present.all()):
+        return F.binary_cross_entropy_with_logits(logits, targets)
+    if not bool(present.any()):
+        return logits.sum() * 0.0
+    return F.binary_cross_entropy_with_logits(logits[present], targets[present])
+
+
+def _present_auroc(labels: np.ndarray, probabilities: np.ndarray, present: np.ndarray
+                   ) -> float:
+    """AUROC of an auxiliary head over the patients who have its modality (NaN: one class)."""
+    having = labels[present]
+    if len(np.unique(having)) < 2:
+        return math.nan
+    return classification_metrics(having, probabilities[present])["auroc"]
+
+
 def param_groups(model: MultimodalNet, tp: TrainParams) -> list[dict[str, object]]:
     """One optimizer group per branch with its learning-rate multiplier; fusion at 1x."""
     multipliers = tp.lr_multipliers.as_dict()
     groups: list[dict[str, object]] = [
         {"params": model.branch_parameters(m), "lr": tp.lr * multipliers[m], "name": m}
-        for m in MODALITIES
+        for m in model.modalities
     ]
     groups.append({"params": list(model.fusion.parameters()), "lr": tp.lr, "name": "fusion"})
     return groups

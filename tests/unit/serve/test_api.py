@@ -62,8 +62,43 @@ def test_prediction_class_and_risk_follow_the_probability(client, patients):
     assert 0 <= p <= 1
     assert body["class"] == ("abnormal" if p >= body["threshold"] else "healthy")
     assert body["risk_level"]["low"] <= p < body["risk_level"]["high"]
-    assert body["clinical_values"]["age"] == 61.0 and body["clinical_values"]["cp"] == 2.0
+    assert body["clinical_values"]["age"] == 61.0 and body["clinical_values"]["cp"] == "2"
     assert "age" not in body["imputed"] and "chol" in body["imputed"]
+    assert body["modalities_used"] == ["ecg", "pcg", "clinical"]
+    assert body["modalities_evaluation"] is None  # the retrained file was never promoted
+
+
+@pytest.mark.parametrize(("left_out", "used"), [
+    ({"pcg": "omit"}, ["ecg", "clinical"]),
+    ({"ecg": "omit"}, ["pcg", "clinical"]),
+    ({"data": {}}, ["ecg", "pcg"]),  # every clinical value empty: no clinical modality
+    ({"ecg": "omit", "pcg": "omit"}, ["clinical"]),
+    ({"pcg": ("", b"")}, ["ecg", "clinical"]),  # a browser's empty file input
+])
+def test_a_patient_without_a_modality_still_gets_an_answer(client, patients, left_out, used):
+    response = post(client, "/predict/detailed", patients[0], **left_out)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["modalities_used"] == used
+    assert sorted(body["contributions"]["modalities"]) == sorted(used)
+    assert sorted(body["confidence"]["unimodal_probabilities"]) == sorted(used)
+    assert bool(body["clinical_influence"]) == ("clinical" in used)
+    full = post(client, "/predict", patients[0]).json()["probability"]
+    assert body["probability"] != full  # the missing input changed the answer, not ignored
+
+
+def test_a_request_with_no_modality_at_all_is_a_422_saying_what_is_needed(client, patients):
+    response = post(client, "/predict", patients[0], ecg="omit", pcg="omit", data={})
+    assert response.status_code == 422
+    problem = response.json()["detail"][0]["problem"]
+    assert "at least one of" in problem and "ecg_image" in problem and "pcg_audio" in problem
+
+
+def test_missing_value_words_are_unknown_values(client, patients):
+    words = {"chol": "NaN", "trtbps": "NA", "thalachh": "?", "age": "n/a"}
+    body = post(client, "/predict", patients[0], data={**patients[0]["clinical"], **words})
+    assert body.status_code == 200, body.text
+    assert set(words) <= set(body.json()["imputed"])
 
 
 @pytest.mark.parametrize("swapped", ["ecg", "pcg"])
@@ -131,8 +166,6 @@ def _png_header_only(width: int, height: int) -> bytes:
 
 
 BAD_INPUTS = {
-    "missing ECG": ({"ecg": "omit"}, 422, "ecg_image"),
-    "missing recording": ({"pcg": "omit"}, 422, "pcg_audio"),
     "recording sent as the ECG": ({"ecg": ("x.wav", _wav(3))}, 415, "ecg_image"),
     "image sent as the recording": ({"pcg": ("x.png", _png())}, 415, "pcg_audio"),
     "text file as the recording": ({"pcg": ("notes.txt", b"not audio")}, 415, "pcg_audio"),
@@ -144,7 +177,7 @@ BAD_INPUTS = {
     "file part without a file name": ({"ecg": ("", _png())}, 422, "ecg_image"),
     "unknown field": ({"data": {"agee": "50"}}, 422, "agee"),
     "non-numeric value": ({"data": {"age": "fifty"}}, 422, "age"),
-    "not a finite number": ({"data": {"chol": "nan"}}, 422, "chol"),
+    "not a finite number": ({"data": {"chol": "inf"}}, 422, "chol"),
     "value far outside training": ({"data": {"age": "640"}}, 422, "age"),
     "negative value of a non-negative column": ({"data": {"chol": "-5"}}, 422, "chol"),
     "category never seen": ({"data": {"cp": "7"}}, 422, "cp"),

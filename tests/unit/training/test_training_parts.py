@@ -7,7 +7,7 @@ from torch import nn
 from cardiofusion.config import ModelParams, TrainParams
 from cardiofusion.model.contributions import ablation_effects, shapley_effects, shares
 from cardiofusion.model.network import MultimodalNet
-from cardiofusion.training.augment import augment_batch, drop_modalities
+from cardiofusion.training.augment import augment_batch, hide_modalities
 from cardiofusion.training.ogm_ge import modulate_gradients, ogm_coefficients
 from cardiofusion.training.train import balanced_bce, make_sampler, param_groups
 
@@ -107,12 +107,25 @@ def test_augmentation_shifts_but_keeps_content():
 def test_modality_dropout_hides_about_the_requested_share():
     generator = torch.Generator().manual_seed(0)
     embeddings = {m: torch.randn(2000, 3) for m in ("ecg", "pcg", "clinical")}
-    assert drop_modalities(embeddings, dict.fromkeys(embeddings, 0.0), generator) is embeddings
+    everyone = {m: torch.ones(2000, dtype=torch.bool) for m in embeddings}
+    assert hide_modalities(embeddings, everyone, dict.fromkeys(embeddings, 0.0),
+                           generator) == embeddings
     rates = {"ecg": 0.3, "pcg": 0.0, "clinical": 0.5}
-    dropped = drop_modalities(embeddings, rates, generator)
+    dropped = hide_modalities(embeddings, everyone, rates, generator)
     for m, e in embeddings.items():
         replaced = (dropped[m] != e).any(dim=1).float().mean().item()
         assert abs(replaced - rates[m]) < 0.04
+
+
+def test_an_absent_modality_reaches_the_head_as_the_mean_of_the_patients_who_have_it():
+    generator = torch.Generator().manual_seed(0)
+    embeddings = {"ecg": torch.tensor([[1.0, 1.0], [3.0, 3.0], [100.0, -100.0]]),
+                  "clinical": torch.tensor([[5.0, 5.0], [6.0, 6.0], [7.0, 7.0]])}
+    present = {"ecg": torch.tensor([True, True, False]),
+               "clinical": torch.tensor([True, True, True])}
+    seen = hide_modalities(embeddings, present, {"ecg": 0.0, "clinical": 0.0}, generator)
+    assert seen["ecg"].tolist() == [[1.0, 1.0], [3.0, 3.0], [2.0, 2.0]]  # not the zeros' code
+    assert seen["clinical"] is embeddings["clinical"]
 
 
 def test_ogm_ge_slows_only_the_modality_ahead_of_the_others():
