@@ -136,7 +136,9 @@ def split_figures(params: Params, paths: PipelinePaths) -> dict[str, object]:
         "auroc": evaluation.auroc, "bal_acc": evaluation.tuned_threshold.balanced_accuracy,
         **shares, "verdict": evaluation.verdict,
         "s/epoch": seconds / int(summary["epochs_run"]),
-        "ecg_unimodal_auroc": evaluation.unimodal["ecg"].auroc,
+        "modalities": evaluation.modalities,
+        "unimodal_auroc": {m: u.auroc for m, u in evaluation.unimodal.items()},
+        "robustness": {"+".join(r.modalities): r.auroc for r in evaluation.robustness},
     }
 
 
@@ -151,12 +153,14 @@ def crossval_figures(params: Params, paths: PipelinePaths) -> dict[str, object]:
     pooled, shares = summary["pooled"], summary["contributions"]
     return {
         "auroc": pooled["auroc"]["value"], "bal_acc": pooled["balanced_accuracy"]["value"],
-        **{m: shares[m]["mean"] for m in MODALITIES}, "verdict": summary["verdict"],
+        **{m: s["mean"] for m, s in shares.items()}, "verdict": summary["verdict"],
         # evaluation included: cross-validation's whole cost; unknown when every fold was kept
         "s/epoch": seconds / epochs if epochs else float("nan"),
-        "ecg_unimodal_auroc": summary["unimodal_auroc"]["ecg"]["auroc"],
-        "share_intervals": {m: [shares[m]["low"], shares[m]["high"]] for m in MODALITIES},
+        "modalities": summary["modalities"],
+        "unimodal_auroc": {m: u["auroc"] for m, u in summary["unimodal_auroc"].items()},
+        "share_intervals": {m: [s["low"], s["high"]] for m, s in shares.items()},
         "fold_auroc": [fold["auroc"] for fold in summary["per_fold"]],
+        "robustness": {key: f["value"] for key, f in summary["robustness"].items()},
     }
 
 
@@ -180,17 +184,24 @@ CRITERIA = CriteriaParams()
 
 
 def meets_criteria(result: dict[str, object], criteria: CriteriaParams = CRITERIA) -> bool:
-    """The success criteria on the point figures: every share in range, none above or below
-    the limits, balanced accuracy high enough (the verdict also weighs their intervals)."""
-    low, high = criteria.share_range
-    shares = [float(result[m]) for m in MODALITIES]
-    return (all(low <= s <= high for s in shares) and max(shares) <= criteria.max_share
-            and min(shares) >= criteria.min_share
+    """The success criteria on the point figures, rescaled to the k modalities the data has
+    (thresholds x 3/k, as the verdict rescales them): every share in range, none above or
+    below the limits, balanced accuracy high enough (the verdict also weighs intervals)."""
+    shares = [float(result[m]) for m in MODALITIES if m in result]
+    scale = len(MODALITIES) / len(shares)
+    low, high = (min(100.0, v * scale) for v in criteria.share_range)
+    return (all(low <= s <= high for s in shares)
+            and max(shares) <= min(100.0, criteria.max_share * scale)
+            and min(shares) >= min(100.0, criteria.min_share * scale)
             and float(result["bal_acc"]) >= criteria.min_balanced_accuracy)
 
 
+def _cell(column: str, result: dict[str, object]) -> str:
+    return _format(column, float(result[column])) if column in result else "-"
+
+
 def _row(name: str, result: dict[str, object]) -> str:
-    cells = [_format(c, float(result[c])) for c in COLUMNS]
+    cells = [_cell(c, result) for c in COLUMNS]
     point = "yes" if meets_criteria(result) else "no"
     return f"| {name} | " + " | ".join(cells) + f" | {point} | {str(result['verdict']).upper()} |"
 
@@ -205,7 +216,10 @@ def print_table(results: dict[str, list[dict[str, object]]], seeds: list[int]) -
     for name, runs in results.items():
         cells = []
         for column in COLUMNS:
-            values = [float(r[column]) for r in runs]
+            values = [float(r[column]) for r in runs if column in r]
+            if not values:
+                cells.append("-")
+                continue
             low, mean, high = (_format(column, v) for v in (min(values), np.mean(values),
                                                              max(values)))
             cells.append(f"{mean} [{low}, {high}]")
@@ -214,6 +228,7 @@ def print_table(results: dict[str, list[dict[str, object]]], seeds: list[int]) -
                              Counter(str(r["verdict"]) for r in runs).most_common())
         print(f"| **{name}**, mean [range] | " + " | ".join(cells)
               + f" | {met}/{len(runs)} | {verdicts} |")
+    print_robustness(results)
     for name, runs in results.items():
         median = float(np.median([float(r["auroc"]) for r in runs]))
         print(f"{name}: median AUROC {median:.3f} over seeds {', '.join(map(str, seeds))}")
@@ -224,6 +239,23 @@ def print_table(results: dict[str, list[dict[str, object]]], seeds: list[int]) -
             means = [float(np.mean(r["fold_auroc"])) for r in runs]
             print(f"{name}: mean AUROC of each seed's test folds "
                   + ", ".join(f"{m:.3f}" for m in means) + f"; median {np.median(means):.3f}")
+
+
+def print_robustness(results: dict[str, list[dict[str, object]]]) -> None:
+    """AUROC with only each subset of the modalities given, mean [min, max] over seeds."""
+    keys = list(dict.fromkeys(k for runs in results.values() for r in runs
+                              for k in r.get("robustness", {})))
+    if len(keys) < 2:
+        return
+    print("\n| method: AUROC with only | " + " | ".join(keys) + " |")
+    print("|---" * (len(keys) + 1) + "|")
+    for name, runs in results.items():
+        cells = []
+        for key in keys:
+            values = [float(r["robustness"][key]) for r in runs if key in r.get("robustness", {})]
+            cells.append(f"{np.mean(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
+                         if values else "-")
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ RETRAINED = ["train", "evaluate", "crossval", "report"]  # crossval (off) reads 
 def _tiny_params(feature_cache: Path) -> dict:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["demo"] |= {"patients": 40, "abnormal_fraction": 0.7, "pcg_seconds": [4, 9],
-                       "n_jobs": 1}
+                       "n_jobs": 1, "missing": {"ecg": 0.1, "pcg": 0.1, "clinical": 0.1}}
     params["featurize"] |= {"n_jobs": 1, "cache_dir": str(feature_cache)}  # outside, like ~
     params["train"] |= {"epochs": 3, "patience": 0}
     return params
@@ -49,20 +49,24 @@ def _ran(output: str) -> list[str]:
     return [s for s in STAGES if f"Running stage '{s}'" in output]
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _new_project(tmp_path_factory: pytest.TempPathFactory, params: dict) -> Path:
     root = tmp_path_factory.mktemp("project")
     for name in ("src", "stages"):
         shutil.copytree(REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "dvc.yaml", root)
-    cache = tmp_path_factory.mktemp("feature_cache")
-    (root / "params.yaml").write_text(yaml.safe_dump(_tiny_params(cache), sort_keys=False))
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run("git", "init", "-q", cwd=root)
     _run("dvc", "init", "-q", cwd=root)
     _run("dvc", "config", "core.analytics", "false", cwd=root)
     _run("git", "add", "-A", cwd=root)
     _run("git", "commit", "-qm", "tiny project", cwd=root)  # like a fresh clone
     return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Rows missing each modality (demo.missing 10% each)."""
+    return _new_project(tmp_path_factory, _tiny_params(tmp_path_factory.mktemp("cache")))
 
 
 def test_repro_builds_model_metrics_and_figure(project):
@@ -78,6 +82,23 @@ def test_repro_builds_model_metrics_and_figure(project):
         assert (project / f"plots/{name}.png").stat().st_size > 20_000
     assert f"Verdict: {evaluation['verdict'].upper()}" in (project / "plots/report.md").read_text()
     assert "Modality Contributions: ECG=" in output
+    validation = json.loads((project / "reports/validation.json").read_text())
+    assert min(validation["rows_with_modality"].values()) < validation["rows_kept"]
+    assert len(evaluation["robustness"]) == 7
+    assert (project / "plots/robustness.png").stat().st_size > 10_000
+
+
+def test_repro_of_a_dataset_without_heart_sounds(tmp_path_factory):
+    params = _tiny_params(tmp_path_factory.mktemp("cache"))
+    params["data"] |= {"pcg_column": None, "ignore_columns": ["pcg_path"]}
+    root = _new_project(tmp_path_factory, params)
+    output = _run("dvc", "repro", cwd=root)
+    assert _ran(output) == STAGES
+    evaluation = json.loads((root / "reports/evaluation.json").read_text())
+    assert evaluation["modalities"] == ["ecg", "clinical"]
+    assert set(evaluation["contributions"]["ablation"]) == {"ecg", "clinical"}
+    assert not (root / "data/features/pcg.npy").exists()
+    assert "Modality Contributions: ECG=" in output and "PCG=" not in output
 
 
 def test_second_repro_is_up_to_date(project):
@@ -97,14 +118,16 @@ def test_saved_model_preprocesses_one_patient_like_the_cache(project, monkeypatc
     loaded = load_model(Path("models/best_multimodal_model_retrained.pth"))
     features = FeatureSet.load(FEATURES)
     manifest = __import__("pandas").read_csv("data/validated/manifest.csv")
-    row = manifest.iloc[0]
+    first = manifest.dropna().index[0]  # a patient with every modality and value
+    row = manifest.loc[first]
     clinical = {c: row[c] for c in loaded.spec.clinical.numeric + list(loaded.spec.clinical
                                                                         .categorical)}
     one = featurize_patient(row["ecg_path"], row["pcg_path"], clinical, loaded.spec,
                             DEFAULT_LIMITS)
-    assert (one.arrays["ecg"] == features.arrays["ecg"][0]).all()
-    assert (one.arrays["pcg"].astype("float16") == features.arrays["pcg"][0]).all()
-    assert one.arrays["clinical"] == pytest.approx(features.arrays["clinical"][0], abs=1e-6)
+    assert (one.arrays["ecg"] == features.arrays["ecg"][first]).all()
+    assert (one.arrays["pcg"].astype("float16") == features.arrays["pcg"][first]).all()
+    assert one.arrays["clinical"] == pytest.approx(features.arrays["clinical"][first],
+                                                   abs=1e-6)
 
 
 def test_experiment_metrics_diff_and_plots(project):

@@ -156,7 +156,7 @@ def dataset_findings(
 ) -> dict[str, object]:
     """Smells that concern the whole file rather than one row; reported, never dropped."""
     complete = values.dropna()
-    vector_counts = complete.value_counts()
+    vector_counts = complete.value_counts() if len(values.columns) else pd.Series(dtype=int)
     return {
         "headers_that_look_like_values": [c for c in table.columns if _NUMBER.match(c.strip())],
         "constant_clinical_columns": [c for c in values if values[c].nunique(dropna=True) <= 1],

@@ -80,12 +80,19 @@ def run_featurize(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Featu
 
 def read_manifest(path: Path) -> pd.DataFrame:
     """The manifest with text kept as written: an empty cell is a missing value (or, in a path
-    column, a patient without that file); a category spelled `NA` stays a category."""
-    manifest = pd.read_csv(path, dtype={"patient_id": str, "group": str, "ecg_path": str,
-                                        "pcg_path": str}, keep_default_na=False, na_values=[""])
-    for column in ("ecg_path", "pcg_path"):
-        if column in manifest:
+    column, a patient without that file); a clinical column is numbers when every value is one,
+    else text categories (`True`, `Female`, `NA` stay categories, never parsed as booleans or
+    missing)."""
+    manifest = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    for column in manifest.columns:
+        if column in ("ecg_path", "pcg_path"):
             manifest[column] = manifest[column].fillna("")
+        elif column in ("line", "label"):
+            manifest[column] = manifest[column].astype(int)
+        elif column not in MANIFEST_COLUMNS:
+            numbers = pd.to_numeric(manifest[column], errors="coerce")
+            if numbers.notna().sum() == manifest[column].notna().sum():
+                manifest[column] = numbers
     return manifest
 
 

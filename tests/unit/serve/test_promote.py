@@ -61,6 +61,26 @@ def test_promotion_stores_temperature_and_test_metrics(workdir, tiny_params, cap
     assert "AUROC: n/a → 0.900" in out and "ECG/PCG/clinical 25/37/38 % (ablation)" in out
 
 
+def test_a_promoted_model_answers_with_the_auroc_of_the_modalities_sent(
+    workdir, tiny_params, tiny_demo
+):
+    interval = {"low": 0.7, "high": 0.95}
+    write_evaluation(robustness=[
+        {"modalities": ["ecg", "pcg", "clinical"], "patients": 6, "auroc": 0.9,
+         "auroc_ci": interval, "balanced_accuracy": 0.8, "balanced_accuracy_ci": interval},
+        {"modalities": ["ecg", "clinical"], "patients": 6, "auroc": 0.87, "auroc_ci": interval,
+         "balanced_accuracy": 0.75, "balanced_accuracy_ci": interval}])
+    run_promote(tiny_params)
+    row = __import__("pandas").read_csv(tiny_demo).iloc[0]
+    scan = (tiny_demo.parent / row["ecg_path"]).read_bytes()
+    with TestClient(create_app(PROMOTED, tiny_params)) as client:
+        body = client.post("/predict", files={"ecg_image": ("a.png", scan)},
+                           data={"age": "55"}).json()
+    assert body["modalities_used"] == ["ecg", "clinical"]
+    assert body["modalities_evaluation"] == {"auroc": 0.87, "auroc_low": 0.7, "auroc_high": 0.95,
+                                             "balanced_accuracy": 0.75, "test_patients": 6}
+
+
 def test_a_second_promotion_prints_old_to_new_and_leaves_no_copies(workdir, tiny_params,
                                                                    capsys):
     write_evaluation(auroc=0.8)
