@@ -117,7 +117,8 @@ def _precision_figures(params: Params) -> None:
     for name, dtype, channels_last in VARIANTS:
         torch.manual_seed(params.seed)
         model = MultimodalNet(params.model.model_copy(update={"channels_last": channels_last}),
-                              features.clinical_features, features.modalities)
+                              features.clinical_features, features.modalities,
+                              len(features.spec.ecg_leads))
         optimizer = torch.optim.AdamW(model.parameters(), lr=params.train.lr)
         with FlopCounterMode(display=False) as counter:
             _precision_step(model, optimizer, train, rows, params, dtype)
@@ -192,7 +193,8 @@ def _compare_steps(params: Params) -> tuple[float, float]:
     torch.manual_seed(params.seed)
     features = FeatureSet.load(FEATURES)
     train = load_split(features, "train", torch.device("cpu"))
-    model = MultimodalNet(params.model, features.clinical_features, features.modalities)
+    model = MultimodalNet(params.model, features.clinical_features, features.modalities,
+                          len(features.spec.ecg_leads))
     optimizer = torch.optim.AdamW(model.parameters(), lr=params.train.lr)
     batches = torch.randperm(len(train)).split(params.train.batch_size)
     ours, seed_way = [], []

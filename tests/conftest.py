@@ -16,6 +16,14 @@ REAL_DATA = REPO.parent / "shared" / "data" / "real"
 
 
 @pytest.fixture(scope="session")
+def real_paired() -> Path:
+    """The real paired sets (PhysioNet 2016 training-a, PTB-XL) beside the repository."""
+    if not (REAL_DATA / "paired" / "physionet2016-a").is_dir():
+        pytest.skip(f"real paired data not found at {REAL_DATA / 'paired'}")
+    return REAL_DATA / "paired"
+
+
+@pytest.fixture(scope="session")
 def real_data() -> Path:
     """PhysioNet 2016 recordings and ECG scans shipped beside the repository, when present."""
     if not (REAL_DATA / "pcg").is_dir():

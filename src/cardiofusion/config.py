@@ -62,6 +62,9 @@ class DemoParams(_Section):
     png_fraction: float = Field(0.5, ge=0, le=1)
     missing_fraction: float = Field(0.02, ge=0, le=0.5)
     missing: MissingRates = MissingRates()
+    # how each ECG is stored: a printout image, or the signal it is drawn from as a WFDB record
+    # (.hea + .dat) or an EDF file
+    ecg_format: Literal["image", "wfdb", "edf"] = "image"
     n_jobs: int = Field(2, ge=1)
 
 
@@ -139,6 +142,7 @@ class ValidateParams(_Section):
     max_drop_fraction: float = Field(0.1, ge=0, le=1)
     min_pcg_seconds: float = Field(2.0, ge=0)
     min_image_px: int = Field(64, ge=1)
+    min_ecg_seconds: float = Field(2.0, ge=0)  # shorter ECG signal records are rejected
     decode_sample: int = Field(32, ge=0)
     ranges: dict[str, tuple[float, float]] = {}
 
@@ -161,9 +165,24 @@ class PcgParams(_Section):
 
 
 class EcgParams(_Section):
+    # printout images
     height: int = Field(192, ge=16)
     width: int = Field(352, ge=16)
     remove_grid: bool = True
+    # digital signals (WFDB, EDF)
+    leads: list[str] | Literal["auto"] = "auto"  # auto: the ECG leads every record has
+    signal_rate: int = Field(250, ge=50, le=2000)  # Hz, every record is resampled to this
+    signal_band_hz: tuple[float, float] = (0.5, 40.0)  # baseline wander below, mains above
+    signal_seconds: float = Field(10.0, gt=0)  # fixed window; shorter records are zero-padded
+    signal_crop: Literal["start", "center"] = "center"
+
+    @model_validator(mode="after")
+    def _band_below_nyquist(self) -> EcgParams:
+        low, high = self.signal_band_hz
+        if not 0 < low < high < self.signal_rate / 2:
+            raise ValueError("ecg.signal_band_hz must satisfy 0 < low < high < "
+                             "ecg.signal_rate / 2")
+        return self
 
 
 class ClinicalParams(_Section):
@@ -187,6 +206,7 @@ class FeaturizeParams(_Section):
 
 class ModelParams(_Section):
     ecg_channels: list[int] = [8, 16, 32, 64]
+    ecg_signal_channels: list[int] = [16, 32, 64, 64]  # 1-D encoder of ECG signals
     pcg_channels: list[int] = [16, 32, 64, 64]
     clinical_hidden: list[int] = [64]
     embedding_dim: int = Field(64, ge=2)

@@ -9,9 +9,11 @@ from cardiofusion.inputs import (
     InputLimits,
     InputRejected,
     check_all_samples,
+    check_all_signal_samples,
     image_size,
     open_image,
     recording_seconds,
+    signal_header,
 )
 
 Issue = tuple[str, str] | None
@@ -47,6 +49,26 @@ def check_audio(path: Path, min_seconds: float, full_decode: bool) -> Issue:
             check_all_samples(path, limits)
         else:
             recording_seconds(path, limits)
+    except InputRejected as exc:
+        return exc.reason, str(exc)
+    return None
+
+
+def check_signal(path: Path, limits: InputLimits, leads: list[str], full_decode: bool) -> Issue:
+    """A WFDB or EDF record within the contract from its header, holding the chosen leads;
+    every sample of them decoded, finite and not flat when sampled."""
+    issue = _check_file(path)
+    if issue:
+        return issue
+    try:
+        header = signal_header(path, limits)
+        missing = [lead for lead in leads if lead not in header.names]
+        if missing:
+            return ("ecg_lead_missing", f"{path}: lacks lead(s) {', '.join(missing)} of "
+                    f"ecg.leads (it has {', '.join(header.names)}); list only the leads every "
+                    "record has, or leave ecg.leads: auto")
+        if full_decode:
+            check_all_signal_samples(path, limits, leads)
     except InputRejected as exc:
         return exc.reason, str(exc)
     return None

@@ -20,7 +20,7 @@ import pandas as pd
 from cardiofusion.clinical_values import is_missing
 from cardiofusion.config import MODALITY_LABELS, DataParams, Params, ValidateParams
 from cardiofusion.console import print_class_counts, print_shared_files, print_validation
-from cardiofusion.data.file_checks import check_audio, check_image
+from cardiofusion.data.file_checks import check_audio, check_image, check_signal
 from cardiofusion.data.labels import check_labels
 from cardiofusion.data.leaks import separating_columns
 from cardiofusion.data.resolve import check_path, describe_path, resolve_path
@@ -40,6 +40,8 @@ from cardiofusion.data.table_checks import (
 )
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.files import atomic_path, write_metrics
+from cardiofusion.inputs import InputLimits, InputRejected, is_signal_record, signal_header
+from cardiofusion.inputs.signals import LEAD_SEPARATOR
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 
 EXAMPLES_PER_REASON = 5
@@ -63,7 +65,8 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
                  for p in table[column]]
         for column in columns.values()
     }
-    problems += _check_files(table, files, rows, data, rules, params.seed)
+    leads = _ecg_leads(table, files, rows, params)
+    problems += _check_files(table, files, rows, data, rules, params.seed, leads)
     presence = _presence(files, columns, values, data.modalities)
     problems += _rows_without_modality(presence, rows, data)
     checked = ~rows.lines.isin({p.line for p in problems})
@@ -96,6 +99,7 @@ def run_validate(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> pd.Dat
             "group": groups.names.reindex(table.index),
             **{f"{m}_path": ["" if p is None else str(p) for p in files[column]]
                for m, column in columns.items()},
+            **({"ecg_leads": LEAD_SEPARATOR.join(leads)} if leads else {}),
             "label": labels,
         }
     )
@@ -275,15 +279,18 @@ def _check_files(
     data: DataParams,
     rules: ValidateParams,
     seed: int,
+    leads: list[str],
 ) -> list[Problem]:
     """Header checks of every file in parallel; a full decode of a seeded sample of them.
-
-    Each message shows the path as written, the file it resolved to, and why."""
+    ECG signal records (`leads` chosen) are held to the signal contract, images to the image
+    one. Each message shows the path as written, the file it resolved to, and why."""
+    limits = InputLimits.from_params(rules)
     sampled = set(
         np.random.default_rng(seed).permutation(len(table))[: rules.decode_sample].tolist()
     )
     checks = {
-        data.ecg_column: lambda path, full: check_image(path, rules.min_image_px, full),
+        data.ecg_column: (lambda path, full: check_signal(path, limits, leads, full)) if leads
+        else (lambda path, full: check_image(path, rules.min_image_px, full)),
         data.pcg_column: lambda path, full: check_audio(path, rules.min_pcg_seconds, full),
     }
     checks = {column: check for column, check in checks.items() if column in files}
@@ -304,6 +311,45 @@ def _check_files(
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return [p for found in pool.map(one, range(len(table))) for p in found]
+
+
+def _ecg_leads(table: pd.DataFrame, files: dict[str, list[Path | None]], rows: Rows,
+               params: Params) -> list[str]:
+    """For a dataset of ECG signal records, the leads to use: `ecg.leads`, or (auto) the ECG
+    leads every readable record has, in the first record's order; [] for images. A column
+    mixing images and signal records is refused, naming rows of each."""
+    column = params.data.ecg_column
+    if column is None:
+        return []
+    named = [(i, p) for i, p in enumerate(files[column]) if p is not None]
+    signal = [(i, p) for i, p in named if is_signal_record(p)]
+    if not signal:
+        return []
+    if len(signal) < len(named):
+        images = [i for i, p in named if not is_signal_record(p)][:3]
+        raise CardiofusionError(
+            f"{params.data.csv}: column {column!r} mixes ECG images (e.g. lines "
+            f"{', '.join(str(rows.lines.iat[i]) for i in images)}) and signal records (e.g. "
+            f"lines {', '.join(str(rows.lines.iat[i]) for i, _ in signal[:3])}); one dataset "
+            "holds one kind: convert one of them, or split the CSV")
+    if params.ecg.leads != "auto":
+        return list(params.ecg.leads)
+    limits = InputLimits.from_params(params.validate_)
+
+    def leads_of(path: Path) -> list[str] | None:
+        try:
+            return signal_header(path, limits).ecg_leads
+        except InputRejected:  # reported by the file checks
+            return None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = [leads for leads in pool.map(leads_of, [p for _, p in signal]) if leads]
+    shared = [lead for lead in found[0] if all(lead in other for other in found)] if found else []
+    if not shared:
+        raise CardiofusionError(
+            f"{params.data.csv}: the ECG records share no lead; list the leads to use in "
+            "ecg.leads (a record lacking one is then a problem of its row)")
+    return shared
 
 
 def _still_kept(

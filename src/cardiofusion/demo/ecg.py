@@ -95,6 +95,14 @@ def render_ecg(findings: CardiacFindings, rhythm: Rhythm, rng: np.random.Generat
     return image.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=paper)
 
 
+def lead_signals(findings: CardiacFindings, rhythm: Rhythm, rng: np.random.Generator
+                 ) -> np.ndarray:
+    """The 12 x (10 s at FS) lead voltages (mV) `render_ecg` draws for the same draws: the
+    digital record the printout is made from."""
+    _page(rng)
+    return _signals(findings, rhythm, rng)
+
+
 def _page(rng: np.random.Generator) -> _Page:
     """Page size and row positions around the real scans' 262 x 150 mm at 3.6 px/mm."""
     x_trace_mm = rng.uniform(8.5, 11.0)

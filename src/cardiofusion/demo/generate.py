@@ -19,10 +19,13 @@ from tqdm import tqdm
 
 from cardiofusion.config import DemoParams
 from cardiofusion.demo.clinical import sample_clinical
-from cardiofusion.demo.ecg import render_ecg
+from cardiofusion.demo.ecg import FS as ECG_RATE
+from cardiofusion.demo.ecg import LEADS as ECG_LEADS
+from cardiofusion.demo.ecg import lead_signals, render_ecg
 from cardiofusion.demo.findings import make_rhythm
 from cardiofusion.demo.latent import sample_patient
 from cardiofusion.demo.pcg import synthesize_pcg
+from cardiofusion.demo.records import write_record
 from cardiofusion.files import atomic_path
 
 ECG_STRIP_SECONDS = 10.0
@@ -82,15 +85,13 @@ def _write_patient(job: _Job) -> tuple[dict[str, object], dict[str, object]]:
     ecg_rhythm = make_rhythm(patient.ecg, span, rng)
     pcg_rhythm = ecg_rhythm if patient.shared_rhythm else make_rhythm(patient.pcg, span, rng)
 
-    image = render_ecg(patient.ecg, ecg_rhythm, rng)
-    ecg_name = f"ecg/{job.patient_id}" + (".png" if rng.random() < p.png_fraction else ".jpg")
-    quality = 0 if ecg_name.endswith(".png") else int(rng.integers(80, 96))  # drawn as before
-    if "ecg" not in absent:
-        with atomic_path(job.out_dir / ecg_name) as tmp:
-            if ecg_name.endswith(".png"):
-                image.save(tmp, format="PNG", compress_level=1)  # fast; 6 costs 74 ms/image
-            else:
-                image.save(tmp, format="JPEG", quality=quality)
+    if p.ecg_format == "image":
+        ecg_name = _write_printout(job, patient, ecg_rhythm, rng, "ecg" not in absent)
+    else:
+        signals = lead_signals(patient.ecg, ecg_rhythm, rng)
+        ecg_name = f"ecg/{job.patient_id}" + (".hea" if p.ecg_format == "wfdb" else ".edf")
+        if "ecg" not in absent:
+            write_record(job.out_dir / ecg_name, signals, ECG_RATE, ECG_LEADS)
 
     sample_rate = 4000 if rng.random() < p.pcg_4khz_fraction else 2000
     signal = synthesize_pcg(patient.pcg, pcg_rhythm, rng, sample_rate, duration)
@@ -112,6 +113,22 @@ def _write_patient(job: _Job) -> tuple[dict[str, object], dict[str, object]]:
     row["output"] = patient.label
     truth = {"patient_id": job.patient_id, "condition": patient.condition}
     return row, truth
+
+
+def _write_printout(job: _Job, patient: object, rhythm: object, rng: np.random.Generator,
+                    write: bool) -> str:
+    """The printout as a PNG or JPEG scan (drawn also when not written: the same draws)."""
+    image = render_ecg(patient.ecg, rhythm, rng)  # type: ignore[attr-defined]
+    ecg_name = f"ecg/{job.patient_id}" + (".png" if rng.random() < job.params.png_fraction
+                                          else ".jpg")
+    quality = 0 if ecg_name.endswith(".png") else int(rng.integers(80, 96))
+    if write:
+        with atomic_path(job.out_dir / ecg_name) as tmp:
+            if ecg_name.endswith(".png"):
+                image.save(tmp, format="PNG", compress_level=1)  # fast; 6 costs 74 ms/image
+            else:
+                image.save(tmp, format="JPEG", quality=quality)
+    return ecg_name
 
 
 def _absent_modalities(rng: np.random.Generator, params: DemoParams) -> set[str]:

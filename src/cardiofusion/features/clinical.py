@@ -56,8 +56,8 @@ class ClinicalEncoder:
         )
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """float32 (rows x features); an unseen category sets the column's `_other` flag. A value
-        beyond float32
+        """float32 (rows x features); a category training never saw ("other") sets the
+        column's `_missing` flag, as a missing value does. A value beyond float32
         becomes inf, which the callers refuse (validate's ranges, the API's distance check)."""
         raw = self._encode(frame)
         with np.errstate(over="ignore"):
@@ -90,7 +90,7 @@ class ClinicalEncoder:
             values = np.array([category_text(v) for v in frame[column]], dtype=object)
             known = np.isin(values, categories) & ~missing
             parts += [known & (values == category) for category in categories]
-            parts += [missing, ~known & ~missing]  # missing; a category training never saw
+            parts.append(~known)  # missing, or "other": a category training never saw
         if not parts:
             return np.zeros((len(frame), 0))
         return np.column_stack(parts).astype(np.float64)
@@ -100,8 +100,7 @@ class ClinicalEncoder:
         for column in self.numeric:
             names += [column, f"{column}_missing"]
         for column, categories in self.categorical.items():
-            names += [f"{column}={c}" for c in categories]
-            names += [f"{column}_missing", f"{column}_other"]
+            names += [f"{column}={c}" for c in categories] + [f"{column}_missing"]
         return names
 
 

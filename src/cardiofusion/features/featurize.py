@@ -7,6 +7,7 @@ modality whose parameters changed.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,13 +26,16 @@ from cardiofusion.config import MODALITY_LABELS, EcgParams, Params, PcgParams
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.clinical import ClinicalEncoder
 from cardiofusion.features.dataset import FeatureSet
+from cardiofusion.features.ecg_signal import window_samples
 from cardiofusion.features.file_cache import FeatureStore, entry_key
-from cardiofusion.features.patient import FeatureSpec, ecg_array, pcg_array
+from cardiofusion.features.patient import FeatureSpec, ecg_array, pcg_array, signal_array
 from cardiofusion.features.pcg import frame_count
-from cardiofusion.inputs import InputLimits
+from cardiofusion.inputs import InputLimits, is_signal_record
+from cardiofusion.inputs.signals import LEAD_SEPARATOR, record_files
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 
-MANIFEST_COLUMNS = ("line", "patient_id", "group", "ecg_path", "pcg_path", "label", "split")
+MANIFEST_COLUMNS = ("line", "patient_id", "group", "ecg_path", "ecg_leads", "pcg_path", "label",
+                    "split")
 FILE_MODALITIES = ("ecg", "pcg")
 
 
@@ -51,11 +55,12 @@ def run_featurize(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Featu
             f"manifest ({', '.join(clinical_columns)}); list your CSV's categorical columns "
             "there, or set clinical.categorical: auto"
         )
-    signals = _signal_features(manifest, params, present)
+    leads = _signal_leads(manifest)
+    signals = _signal_features(manifest, params, present, leads)
     train = manifest[(manifest["split"] == "train").to_numpy() & present.get(
         "clinical", np.ones(len(manifest), dtype=bool))]
     encoder = ClinicalEncoder.fit(train, clinical_columns, categorical)
-    arrays = {"ecg": signals["ecg"]["image"]} if "ecg" in signals else {}
+    arrays = {"ecg": next(iter(signals["ecg"].values()))} if "ecg" in signals else {}
     arrays |= {"pcg": signals["pcg"]["spectrogram"]} if "pcg" in signals else {}
     if clinical_columns:
         arrays["clinical"] = encoder.transform(manifest)
@@ -66,7 +71,7 @@ def run_featurize(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> Featu
             pcg_padded=padded, **{f"has_{m}": present[m] for m in modalities}
         ),
         spec=FeatureSpec(pcg=params.pcg, ecg=params.ecg, clinical=encoder,
-                         modalities=modalities),
+                         modalities=modalities, ecg_leads=tuple(leads)),
     )
     features.save(paths.features)
     print(f"🧮 Featurized {len(manifest)} patients: " + ", ".join(
@@ -94,6 +99,13 @@ def read_manifest(path: Path) -> pd.DataFrame:
             if numbers.notna().sum() == manifest[column].notna().sum():
                 manifest[column] = numbers
     return manifest
+
+
+def _signal_leads(manifest: pd.DataFrame) -> list[str]:
+    """The ECG leads validate chose for a dataset of signal records ([] for images)."""
+    if "ecg_leads" not in manifest:
+        return []
+    return str(manifest["ecg_leads"].dropna().iloc[0]).split(LEAD_SEPARATOR)
 
 
 def _shape(array: np.ndarray) -> str:
@@ -124,10 +136,47 @@ def _categorical_columns(
 
 @dataclass(frozen=True)
 class _Modality:
-    """How one kind of file becomes a store record: its layout and its decoder."""
+    """How one kind of file becomes a store record: its layout, its decoder, and the params
+    that name its entries (only those that change its output)."""
 
     record: Callable[[Any], np.dtype]
     decode: Callable[[str, Any, InputLimits], np.ndarray]
+    key: Callable[[Any], BaseModel]
+
+
+class _ImageKey(BaseModel):
+    """The params an ECG image's features depend on."""
+
+    height: int
+    width: int
+    remove_grid: bool
+
+
+class _SignalKey(BaseModel):
+    """The params an ECG signal's features depend on (the leads resolved)."""
+
+    leads: list[str]
+    signal_rate: int
+    signal_band_hz: tuple[float, float]
+    signal_seconds: float
+    signal_crop: str
+
+
+def _content_digests(store: FeatureStore, paths: dict[str, list[str]], n_jobs: int
+                     ) -> dict[str, list[str]]:
+    """One digest per input: its file's, or, for a WFDB record, of its header and the signal
+    files it names (editing a .dat changes the record). One pass over every file, so the
+    store remembers every stamp."""
+    files = {kind: [record_files(p) if is_signal_record(p) else [p] for p in kind_paths]
+             for kind, kind_paths in paths.items()}
+    flat = iter(store.file_digests([f for groups in files.values() for group in groups
+                                    for f in group], n_jobs))
+    digests: dict[str, list[str]] = {}
+    for kind, groups in files.items():
+        parts = [[next(flat) for _ in group] for group in groups]
+        digests[kind] = [part[0] if len(part) == 1 else
+                         hashlib.sha256("|".join(part).encode()).hexdigest() for part in parts]
+    return digests
 
 
 @dataclass(frozen=True)
@@ -152,23 +201,24 @@ class _Stack:
 
 
 def _signal_features(
-    manifest: pd.DataFrame, params: Params, present: dict[str, np.ndarray]
+    manifest: pd.DataFrame, params: Params, present: dict[str, np.ndarray], leads: list[str]
 ) -> dict[str, dict[str, np.ndarray]]:
     """Record fields of every file modality for every row: stored ones loaded, the rest
     decoded; rows without the file stay zero (the model never reads them)."""
     store = FeatureStore(params.featurize.cache_path)
     store.prepare()
     n_jobs = params.featurize.n_jobs
-    settings = {kind: (modality, values) for kind, (modality, values) in
-                {"ecg": (ECG, params.ecg), "pcg": (PCG, params.pcg)}.items() if kind in present}
+    ecg = ((SIGNAL, params.ecg.model_copy(update={"leads": leads})) if leads
+           else (ECG, params.ecg))
+    settings = {kind: setting for kind, setting in {"ecg": ecg, "pcg": (PCG, params.pcg)}.items()
+                if kind in present}
     rows = {kind: np.flatnonzero(present[kind]) for kind in settings}
     paths = {kind: manifest[f"{kind}_path"].to_numpy()[rows[kind]].tolist() for kind in settings}
-    digests = store.file_digests([p for kind in settings for p in paths[kind]], n_jobs)
-    keys, stacks, first = {}, {}, 0
+    digests = _content_digests(store, paths, n_jobs)
+    keys, stacks = {}, {}
     for kind, (modality, values) in settings.items():
         record = modality.record(values)
-        keys[kind] = [entry_key(d, values) for d in digests[first:first + len(rows[kind])]]
-        first += len(rows[kind])
+        keys[kind] = [entry_key(d, modality.key(values)) for d in digests[kind]]
         stacks[kind] = _Stack.empty(record, len(manifest))
         _load_stored(store, kind, record, stacks[kind], keys[kind], rows[kind], n_jobs)
     missing = {
@@ -270,11 +320,34 @@ def _decode_ecg(path: str, params: EcgParams, limits: InputLimits) -> np.ndarray
     return entry
 
 
+def _signal_record(params: EcgParams) -> np.dtype:
+    return np.dtype([("signal", np.float32, (len(params.leads), window_samples(params)))])
+
+
+def _decode_signal(path: str, params: EcgParams, limits: InputLimits) -> np.ndarray:
+    entry = np.zeros((), _signal_record(params))
+    entry["signal"] = signal_array(path, params, list(params.leads), limits)
+    return entry
+
+
 def _decode_pcg(path: str, params: PcgParams, limits: InputLimits) -> np.ndarray:
     entry = np.zeros((), _pcg_record(params))
     entry["spectrogram"], entry["padded"] = pcg_array(path, params, limits)
     return entry
 
 
-ECG = _Modality(_ecg_record, _decode_ecg)
-PCG = _Modality(_pcg_record, _decode_pcg)
+def _image_key(params: EcgParams) -> BaseModel:
+    return _ImageKey(height=params.height, width=params.width, remove_grid=params.remove_grid)
+
+
+def _signal_key(params: EcgParams) -> BaseModel:
+    return _SignalKey.model_validate(params.model_dump(include=set(_SignalKey.model_fields)))
+
+
+def _pcg_key(params: PcgParams) -> BaseModel:
+    return params
+
+
+ECG = _Modality(_ecg_record, _decode_ecg, _image_key)
+SIGNAL = _Modality(_signal_record, _decode_signal, _signal_key)
+PCG = _Modality(_pcg_record, _decode_pcg, _pcg_key)

@@ -11,6 +11,7 @@ import numpy as np
 from cardiofusion.config import MODALITIES, EcgParams, PcgParams
 from cardiofusion.features.clinical import ClinicalEncoder
 from cardiofusion.features.ecg import ecg_features, load_image
+from cardiofusion.features.ecg_signal import load_signal, signal_features
 from cardiofusion.features.pcg import load_audio, pcg_features
 from cardiofusion.inputs import DEFAULT_LIMITS, InputLimits
 
@@ -23,6 +24,12 @@ class FeatureSpec:
     ecg: EcgParams
     clinical: ClinicalEncoder
     modalities: tuple[str, ...] = MODALITIES  # what the dataset has, in MODALITIES order
+    ecg_leads: tuple[str, ...] = ()  # the leads of a signal ECG, in order; () for images
+
+    @property
+    def ecg_kind(self) -> str:
+        """"signal" (WFDB, EDF records) or "image" (printout scans)."""
+        return "signal" if self.ecg_leads else "image"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -30,6 +37,7 @@ class FeatureSpec:
             "ecg": self.ecg.model_dump(mode="json"),
             "clinical": self.clinical.to_dict(),
             "modalities": list(self.modalities),
+            "ecg_leads": list(self.ecg_leads),
         }
 
     @classmethod
@@ -43,6 +51,7 @@ class FeatureSpec:
             ecg=EcgParams.model_validate(data["ecg"]),
             clinical=ClinicalEncoder.from_dict(data["clinical"]),  # type: ignore[arg-type]
             modalities=tuple(m for m in MODALITIES if m in modalities),
+            ecg_leads=tuple(str(lead) for lead in data.get("ecg_leads", [])),  # type: ignore[attr-defined]
         )
 
 
@@ -59,6 +68,13 @@ def ecg_array(source: str | Path | bytes, params: EcgParams,
               limits: InputLimits = DEFAULT_LIMITS) -> np.ndarray:
     """One ECG scan → uint8 (height, width); alone so a cache can decode one modality only."""
     return ecg_features(load_image(source, limits=limits), params)
+
+
+def signal_array(source: str | Path, params: EcgParams, leads: list[str],
+                 limits: InputLimits = DEFAULT_LIMITS) -> np.ndarray:
+    """One ECG record (WFDB header or EDF file) → float32 (leads, samples)."""
+    samples, rate = load_signal(source, params, leads, limits)
+    return signal_features(samples, rate, params)
 
 
 def pcg_array(source: str | Path | bytes, params: PcgParams,
@@ -82,7 +98,9 @@ def featurize_patient(
     padded = False
     if pcg_source is not None:
         arrays["pcg"], padded = pcg_array(pcg_source, spec.pcg, limits)
-    if ecg_source is not None:
+    if ecg_source is not None and spec.ecg_kind == "signal":
+        arrays["ecg"] = signal_array(ecg_source, spec.ecg, list(spec.ecg_leads), limits)
+    elif ecg_source is not None:
         arrays["ecg"] = ecg_array(ecg_source, spec.ecg, limits)
     if clinical is not None:
         arrays["clinical"] = spec.clinical.transform_row(clinical)

@@ -18,7 +18,10 @@ MAX_PIXELS = 12_500_000
 MIN_SAMPLE_RATE = 1_000  # Hz; the heart-sound band reaches 400 Hz
 MAX_SAMPLE_RATE = 192_000  # Hz; studio rates, far above any stethoscope
 MAX_CHANNELS = 16
-MAX_SECONDS = 3_600.0  # one hour; only a window of it is decoded (recordings.py)
+MAX_SECONDS = 3_600.0  # one hour; only a window of it is decoded (recordings.py, signals.py)
+MIN_ECG_RATE = 50  # Hz; the QRS complex needs at least this
+MAX_ECG_RATE = 10_000  # Hz; far above any ECG machine's
+MAX_LEADS = 16
 IMAGE_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "GIF", "WEBP")  # not EPS: it runs Ghostscript
 AUDIO_FORMATS = frozenset({"WAV", "WAVEX", "RF64", "W64", "FLAC", "OGG", "MP3", "AIFF"})
 
@@ -34,17 +37,22 @@ class InputLimits:
     max_sample_rate: int = MAX_SAMPLE_RATE
     max_channels: int = MAX_CHANNELS
     max_seconds: float = MAX_SECONDS
+    min_ecg_seconds: float = 2.0
+    min_ecg_rate: int = MIN_ECG_RATE
+    max_ecg_rate: int = MAX_ECG_RATE
+    max_leads: int = MAX_LEADS
 
     @classmethod
     def from_params(cls, rules: ValidateParams) -> InputLimits:
-        return cls(min_image_px=rules.min_image_px, min_seconds=rules.min_pcg_seconds)
+        return cls(min_image_px=rules.min_image_px, min_seconds=rules.min_pcg_seconds,
+                   min_ecg_seconds=rules.min_ecg_seconds)
 
 
 DEFAULT_LIMITS = InputLimits()
 
 
 class InputRejected(CardiofusionError):
-    """An image or recording outside the contract: `kind` is "image" or "recording", `reason`
+    """An input outside the contract: `kind` is "image", "recording" or "signal", `reason`
     a stable name (validate counts by it, the API maps it to a status), `detail` the words."""
 
     def __init__(self, label: str, kind: str, reason: str, detail: str) -> None:

@@ -105,16 +105,18 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
     payload = load_payload(path, device)
     _require_keys(path, payload, MODEL_KEYS, "cardiofusion model")
     try:
+        spec = FeatureSpec.from_dict(payload["feature_spec"])
         model = MultimodalNet(
             ModelParams.model_validate(payload["model_params"]),
             int(payload["clinical_features"]),
             _modalities(payload.get("modalities", MODALITIES)),
+            len(spec.ecg_leads),
         )
         model.load_state_dict(payload["state_dict"])
         model.to(device).eval()
         return LoadedModel(
             model=model,
-            spec=FeatureSpec.from_dict(payload["feature_spec"]),
+            spec=spec,
             baseline=_baseline(payload["baseline_embeddings"], model, device),
             threshold=float(payload["threshold"]),
             temperature=float(payload.get("temperature", 1.0)),

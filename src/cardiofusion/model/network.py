@@ -41,6 +41,32 @@ class ConvEncoder(nn.Module):
         return self.net(x.unsqueeze(1).contiguous(memory_format=self.layout))
 
 
+class SignalEncoder(nn.Module):
+    """A compact 1-D CNN for ECG signals (leads x samples): strided conv blocks, global average
+    pooling, a linear embedding of the image encoder's size. A 10 s window at 250 Hz is 2,500
+    samples: four stride-2 blocks see about 0.5 s of context each, a beat, at a few million
+    multiply-adds per record."""
+
+    def __init__(self, leads: int, channels: list[int], embedding_dim: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.BatchNorm1d(leads)]  # learns each lead's scale
+        previous = leads
+        for i, width in enumerate(channels):
+            kernel = 7 if i == 0 else 5
+            layers += [
+                nn.Conv1d(previous, width, kernel_size=kernel, stride=2, padding=kernel // 2,
+                          bias=False),
+                nn.BatchNorm1d(width),
+                nn.ReLU(inplace=True),
+            ]
+            previous = width
+        layers += [nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(previous, embedding_dim)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
 class TabularEncoder(nn.Module):
     """An MLP for the standardized clinical vector."""
 
@@ -63,12 +89,17 @@ class MultimodalNet(nn.Module):
     "abnormal"."""
 
     def __init__(self, params: ModelParams, clinical_features: int,
-                 modalities: tuple[str, ...] = MODALITIES) -> None:
+                 modalities: tuple[str, ...] = MODALITIES, ecg_leads: int = 0) -> None:
+        """`ecg_leads`: 0 for ECG images (the 2-D encoder), the lead count of ECG signals (the
+        1-D encoder)."""
         super().__init__()
         self.modalities = tuple(m for m in MODALITIES if m in modalities)
+        self.ecg_signal = ecg_leads > 0
         dim = params.embedding_dim
         builders = {
-            "ecg": lambda: ConvEncoder(params.ecg_channels, dim, params.channels_last),
+            "ecg": (lambda: SignalEncoder(ecg_leads, params.ecg_signal_channels, dim))
+            if self.ecg_signal else
+            (lambda: ConvEncoder(params.ecg_channels, dim, params.channels_last)),
             "pcg": lambda: ConvEncoder(params.pcg_channels, dim, params.channels_last),
             "clinical": lambda: TabularEncoder(clinical_features, params.clinical_hidden, dim),
         }
@@ -85,9 +116,10 @@ class MultimodalNet(nn.Module):
 
     def embed(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """One encoder pass per modality given (all of a batch; a served patient's may be
-        fewer); images arrive as uint8 and are scaled here."""
+        fewer); ECG images arrive as uint8 and are scaled here, signals as standardized
+        float32."""
         floats = {m: inputs[m].float() for m in self.modalities if m in inputs}
-        if "ecg" in floats:
+        if "ecg" in floats and not self.ecg_signal:
             floats["ecg"] = floats["ecg"] / 255.0
         return {m: self.encoders[m](x) for m, x in floats.items()}
 

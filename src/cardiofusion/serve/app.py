@@ -11,7 +11,8 @@ import inspect
 import os
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,8 +44,10 @@ from cardiofusion.serve.uploads import (
     EXPECTED,
     MODALITY_OF_FIELD,
     PCG_FIELD,
+    RECORD_FIELD,
     RequestSizeLimit,
     read_optional,
+    record_upload,
 )
 
 API_KEY_HEADER = "X-API-Key"
@@ -83,7 +86,8 @@ def create_app(model_path: Path | None = None, params: Params | None = None) -> 
     # of clients, bounds the server's memory (README, bad input)
     decoding = threading.BoundedSemaphore(params.serve.concurrent_predictions)
     page = render_page(predictor.form, predictor.model_id,
-                       params.serve.api_key_env if api_key else None, predictor.modalities)
+                       params.serve.api_key_env if api_key else None, predictor.modalities,
+                       predictor.loaded.spec.ecg_kind)
 
     app = FastAPI(
         title="cardiofusion",
@@ -132,35 +136,52 @@ def create_app(model_path: Path | None = None, params: Params | None = None) -> 
         return [RiskLevel.model_validate(asdict(tier)) for tier in predictor.tiers]
 
     ecg_upload = Annotated[UploadFile | None, File(description=_described(ECG_FIELD, predictor))]
+    record_upload_files = Annotated[list[UploadFile] | None,
+                                    File(description=_described(RECORD_FIELD, predictor))]
     pcg_upload = Annotated[UploadFile | None, File(description=_described(PCG_FIELD, predictor))]
     clinical_input = Annotated[dict[str, float | str | None], Depends(clinical_values)]
+    ecg_kind = predictor.loaded.spec.ecg_kind if "ecg" in predictor.modalities else None
 
-    def files_of(ecg_image: UploadFile | None, pcg_audio: UploadFile | None
-                 ) -> tuple[bytes | None, bytes | None]:
-        return (read_optional(ECG_FIELD, ecg_image, max_bytes, predictor.modalities),
-                read_optional(PCG_FIELD, pcg_audio, max_bytes, predictor.modalities))
+    @contextmanager
+    def sent_files(ecg_image: UploadFile | None, ecg_record: list[UploadFile] | None,
+                   pcg_audio: UploadFile | None) -> Iterator[tuple[bytes | Path | None,
+                                                                   bytes | None]]:
+        """The ECG (image bytes, or the path of a record written to a private folder for the
+        request) and the recording; an ECG of the kind the model does not read is a 422."""
+        image = read_optional(ECG_FIELD, ecg_image, max_bytes, predictor.modalities)
+        if image is not None and ecg_kind == "signal":
+            raise InputError.one(ECG_FIELD, "this model reads ECG signal records, not images: "
+                                            f"send {RECORD_FIELD}")
+        with record_upload(ecg_record, max_bytes, ecg_kind) as record:
+            if record is not None and image is not None:
+                raise InputError.one(RECORD_FIELD, f"send one ECG: {ECG_FIELD} or "
+                                                   f"{RECORD_FIELD}, not both")
+            yield (record if record is not None else image,
+                   read_optional(PCG_FIELD, pcg_audio, max_bytes, predictor.modalities))
 
     @app.post("/predict", response_model=Prediction, dependencies=protected,
               responses=ERROR_RESPONSES, max_body_size=body_limit)
     def predict(clinical: clinical_input, ecg_image: ecg_upload = None,
+                ecg_record: record_upload_files = None,
                 pcg_audio: pcg_upload = None) -> Prediction:
         """Probability, class and risk level of one patient, from any non-empty subset of the
         model's modalities: each upload and every clinical field is optional."""
-        with decoding:
+        with decoding, sent_files(ecg_image, ecg_record, pcg_audio) as (ecg, pcg):
             try:
-                return predictor.predict(*files_of(ecg_image, pcg_audio), clinical)
+                return predictor.predict(ecg, pcg, clinical)
             finally:
                 memory.release_freed()
 
     @app.post("/predict/detailed", response_model=DetailedPrediction, dependencies=protected,
               responses=ERROR_RESPONSES, max_body_size=body_limit)
     def predict_detailed(clinical: clinical_input, ecg_image: ecg_upload = None,
+                         ecg_record: record_upload_files = None,
                          pcg_audio: pcg_upload = None) -> DetailedPrediction:
         """The prediction plus this patient's modality Shapley values, the most influential
         clinical fields and a confidence note, over the modalities sent."""
-        with decoding:
+        with decoding, sent_files(ecg_image, ecg_record, pcg_audio) as (ecg, pcg):
             try:
-                return predictor.explain(*files_of(ecg_image, pcg_audio), clinical)
+                return predictor.explain(ecg, pcg, clinical)
             finally:
                 memory.release_freed()
 
@@ -203,6 +224,10 @@ def _api_key(variable: str) -> str | None:
 def _described(field: str, predictor: Predictor) -> str:
     if MODALITY_OF_FIELD[field] not in predictor.modalities:
         return f"this model was trained without this input: leave {field} out"
+    if field in (ECG_FIELD, RECORD_FIELD):
+        wanted = RECORD_FIELD if predictor.loaded.spec.ecg_kind == "signal" else ECG_FIELD
+        if field != wanted:
+            return f"this model reads its ECG from {wanted}: leave {field} out"
     return f"{EXPECTED[field]}; optional (leave it out when the patient has none)"
 
 
@@ -213,7 +238,7 @@ def _clinical_dependency(form: ClinicalForm) -> Any:
     clinical_<i> with the column as alias (a column need not be a Python identifier).
     """
     columns = {f"clinical_{i}": field.name for i, field in enumerate(form.fields)}
-    known = {ECG_FIELD, PCG_FIELD, *columns.values()}
+    known = {ECG_FIELD, RECORD_FIELD, PCG_FIELD, *columns.values()}
 
     async def clinical_values(request: Request, **raw: str | None
                               ) -> dict[str, float | str | None]:
@@ -221,10 +246,11 @@ def _clinical_dependency(form: ClinicalForm) -> Any:
         sent = Counter(name for name, _ in submitted.multi_items())
         problems: list[tuple[str | None, str]] = [
             (name, f"sent {count} times; send each field once")
-            for name, count in sorted(sent.items()) if count > 1
+            for name, count in sorted(sent.items()) if count > 1 and name != RECORD_FIELD
         ]
         problems += [
-            (name, f"unknown field; expected {ECG_FIELD}, {PCG_FIELD} and the clinical "
+            (name, f"unknown field; expected {ECG_FIELD} or {RECORD_FIELD}, {PCG_FIELD} and "
+                   "the clinical "
                    f"fields {', '.join(form.names)}")
             for name in sorted(set(sent) - known)
         ]

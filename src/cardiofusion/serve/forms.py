@@ -17,7 +17,8 @@ from starlette.responses import Response
 from cardiofusion.serve.errors import InputError
 
 MAX_FIELD_BYTES = 1024  # a clinical value is a number or empty; nothing longer is one
-MAX_FILES = 4  # the two uploads, and room to report a stray one by name
+MAX_FILES = 8  # an image or a record of up to 4 files, a recording, and room to report a stray
+# upload by name
 EXTRA_FIELDS = 16  # text fields beyond the model's clinical fields, reported by name
 
 

@@ -12,13 +12,15 @@ from cardiofusion.serve.clinical_labels import readable
 
 
 def render_page(form: ClinicalForm, model_id: str, api_key_env: str | None,
-                modalities: tuple[str, ...]) -> str:
+                modalities: tuple[str, ...], ecg_kind: str = "image") -> str:
     """`api_key_env`: the variable holding the server's key, None when no key is required;
     an upload the model has no input for is left off the page."""
     template = files("cardiofusion.serve").joinpath("page.html").read_text(encoding="utf-8")
-    for modality in ("ecg", "pcg"):
-        marker = modality.upper()
-        if modality not in modalities:
+    offered = {"ECG": "ecg" in modalities and ecg_kind == "image",
+               "RECORD": "ecg" in modalities and ecg_kind == "signal",
+               "PCG": "pcg" in modalities}
+    for marker, shown_here in offered.items():
+        if not shown_here:
             template = re.sub(f"<!--{marker}-->.*?<!--/{marker}-->", "", template, flags=re.S)
     hint = (f"required: the value of {api_key_env} on the server" if api_key_env
             else "not required by this server")

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from cardiofusion.errors import CardiofusionError
+from cardiofusion.features.ecg_signal import window_samples
 from cardiofusion.features.patient import PatientFeatures, featurize_patient
 from cardiofusion.inputs import InputLimits, InputRejected
 from cardiofusion.model.checkpoint import CLASS_NAMES, load_model, model_id
@@ -41,7 +42,7 @@ from cardiofusion.serve.uploads import rejection
 TOP_CLINICAL = 5  # clinical fields listed by /predict/detailed
 MAX_Z = 1000.0  # standardized clinical values beyond this are refused
 MODALITY_NAMES = {"ecg": "ECG", "pcg": "PCG", "clinical": "clinical"}
-NEEDED = {"ecg": "an ECG scan (ecg_image)", "pcg": "a heart-sound recording (pcg_audio)",
+NEEDED = {"ecg": "an ECG (ecg_image or ecg_record)", "pcg": "a heart-sound recording (pcg_audio)",
           "clinical": "a clinical value"}
 
 
@@ -95,13 +96,14 @@ class Predictor:
         """The modalities the served model was trained with."""
         return self.loaded.model.modalities
 
-    def predict(self, ecg: bytes | None, pcg: bytes | None,
+    def predict(self, ecg: bytes | Path | None, pcg: bytes | None,
                 clinical: dict[str, float | str | None]) -> Prediction:
         return self._run(ecg, pcg, clinical).prediction
 
     @torch.no_grad()
     def explain(
-        self, ecg: bytes | None, pcg: bytes | None, clinical: dict[str, float | str | None]
+        self, ecg: bytes | Path | None, pcg: bytes | None,
+        clinical: dict[str, float | str | None],
     ) -> DetailedPrediction:
         """The prediction plus why: modality Shapley values, clinical fields, agreement, over
         the modalities used."""
@@ -114,7 +116,7 @@ class Predictor:
             confidence=self._confidence(run.embeddings, prediction),
         )
 
-    def used_modalities(self, ecg: bytes | None, pcg: bytes | None,
+    def used_modalities(self, ecg: bytes | Path | None, pcg: bytes | None,
                         clinical: dict[str, float | str | None]) -> list[str]:
         """What this request gives the model; a request with nothing is refused (422)."""
         given = {"ecg": ecg is not None, "pcg": pcg is not None,
@@ -126,7 +128,7 @@ class Predictor:
         return used
 
     @torch.no_grad()
-    def _run(self, ecg: bytes | None, pcg: bytes | None,
+    def _run(self, ecg: bytes | Path | None, pcg: bytes | None,
              clinical: dict[str, float | str | None]) -> _Pass:
         used = self.used_modalities(ecg, pcg, clinical)
         try:
@@ -243,9 +245,14 @@ class Predictor:
         if self.form.fields:  # one value, so the clinical branch runs too
             first = self.form.fields[0]
             clinical[first.name] = first.categories[0] if first.categories else first.median
-        self.explain(_blank_png() if "ecg" in self.modalities else None,
+        image = "ecg" in self.modalities and self.loaded.spec.ecg_kind == "image"
+        self.explain(_blank_png() if image else None,
                      _quiet_wav(self.loaded.spec.pcg.sample_rate)
                      if "pcg" in self.modalities else None, clinical)
+        if "ecg" in self.modalities and not image:  # the 1-D encoder, on a window of zeros
+            leads, samples = len(self.loaded.spec.ecg_leads), window_samples(
+                self.loaded.spec.ecg)
+            self.loaded.model.embed({"ecg": torch.zeros(1, leads, samples, device=self.device)})
 
 
 def _note(

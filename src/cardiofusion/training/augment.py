@@ -13,14 +13,16 @@ ECG_MAX_SHIFT_PX = 8
 
 
 def augment_batch(
-    inputs: dict[str, torch.Tensor], generator: torch.Generator
+    inputs: dict[str, torch.Tensor], generator: torch.Generator, ecg_signal: bool = False
 ) -> dict[str, torch.Tensor]:
     """Circularly shift each spectrogram in time (heart sounds repeat) and translate the ECG
-    (the ones the dataset has)."""
+    page, or shift the ECG signal in time like the spectrogram (the ones the dataset has)."""
     augmented = dict(inputs)
     if "pcg" in inputs:
         augmented["pcg"] = _shift_in_time(inputs["pcg"], generator)
-    if "ecg" in inputs:
+    if "ecg" in inputs and ecg_signal:
+        augmented["ecg"] = _shift_in_time(inputs["ecg"], generator)
+    elif "ecg" in inputs:
         dy, dx = torch.randint(-ECG_MAX_SHIFT_PX, ECG_MAX_SHIFT_PX + 1, (2,), generator=generator)
         augmented["ecg"] = torch.roll(inputs["ecg"], shifts=(int(dy), int(dx)), dims=(1, 2))
     return augmented

@@ -52,8 +52,8 @@ def run_train(
     device = ranks.device(pick_device(params.device))
     features = FeatureSet.load(paths.features)
     train, val = load_split(features, "train", device), load_split(features, "val", device)
-    model = MultimodalNet(params.model, features.clinical_features, features.modalities
-                          ).to(device)
+    model = MultimodalNet(params.model, features.clinical_features, features.modalities,
+                          len(features.spec.ecg_leads)).to(device)
     ranks.share_parameters(model)
     optimizer = torch.optim.AdamW(param_groups(model, tp), lr=tp.lr, weight_decay=tp.weight_decay)
     reference_rows = torch.randperm(len(train), generator=generator)[
@@ -157,7 +157,7 @@ def train_one_epoch(
     device_type = train.labels.device.type
     loss_sum, correct = 0.0, 0
     for rows in torch.tensor(list(sampler)).split(tp.batch_size):
-        inputs, labels = load_batch(train, rows, tp.augment, generator)
+        inputs, labels = load_batch(train, rows, tp.augment, generator, model.ecg_signal)
         present = train.batch_present(rows)
         targets = smoothed(labels, tp.label_smoothing)
         with torch.autocast(device_type, autocast or torch.float32, enabled=autocast is not None):
@@ -278,11 +278,13 @@ def validate_epoch(
 
 
 def load_batch(
-    split: SplitTensors, rows: torch.Tensor, augment: bool, generator: torch.Generator
+    split: SplitTensors, rows: torch.Tensor, augment: bool, generator: torch.Generator,
+    ecg_signal: bool = False,
 ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """A training batch sliced from the in-memory split, augmented when asked."""
     inputs = split.batch(rows)
-    return (augment_batch(inputs, generator) if augment else inputs), split.labels[rows]
+    augmented = augment_batch(inputs, generator, ecg_signal) if augment else inputs
+    return augmented, split.labels[rows]
 
 
 def _present_loss(logits: torch.Tensor, targets: torch.Tensor, present: torch.Tensor
