@@ -2,7 +2,10 @@
 
 Run from the repository root (everything is written under a temporary folder):
     python benchmarks/featurize.py [--params params.yaml] [--patients 400]
-(a) a cold run on a fresh demo set of --patients patients, projected to 3,784 patients;
+                                   [--ecg-formats image wfdb edf]
+(a) a cold run on a fresh demo set of --patients patients, projected to 3,784 patients; with
+    several --ecg-formats, once per format (the same patients, ECGs stored as printouts or as
+    signal records), each with its ratio to the first in this process;
 (b) a cold run on the real files in ../shared/data/real (pcg/*.wav paired with ecg/*.jpg in turn;
     the cache decodes a repeated scan once, so decode times per file are printed too);
 (c) the same demo set plus 1% new rows, re-run with the cache of (a): seconds and share of (a).
@@ -51,24 +54,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--patients", type=int, default=400)
+    parser.add_argument("--ecg-formats", nargs="+", default=["image"],
+                        choices=["image", "wfdb", "edf"])
     args = parser.parse_args()
     base = load_params(args.params)
     with tempfile.TemporaryDirectory(prefix="featurize-bench-") as tmp:
         folder = Path(tmp)
-        demo_csv = _demo(base, args.patients + math.ceil(args.patients / 100), folder / "demo")
+        others = []  # the other formats first; the first one goes on to (b) and (c)
+        for ecg_format in args.ecg_formats[1:]:
+            csv = _demo(base, args.patients, folder / f"demo_{ecg_format}", ecg_format)
+            run = _timed(_with_data(args.params, csv, csv.parent), folder / ecg_format)
+            _print(f"(a) demo with {ecg_format} ECGs, cold", run)
+            others.append((ecg_format, run))
+        demo_csv = _demo(base, args.patients + math.ceil(args.patients / 100), folder / "demo",
+                         args.ecg_formats[0])
         rows = pd.read_csv(demo_csv)
         first = _write(rows.iloc[: args.patients], folder / "first.csv")
         full = _timed(_with_data(args.params, first, demo_csv.parent), folder / "project")
-        _print("(a) demo, cold", full, extra=f"; {ORIGINAL_ROWS} patients would take "
+        _print(f"(a) demo with {args.ecg_formats[0]} ECGs, cold", full,
+               extra=f"; {ORIGINAL_ROWS} patients would take "
                f"{ORIGINAL_ROWS / full.rate:.1f} s (target 95 s)")
+        for ecg_format, run in others:
+            print(f"    {ecg_format} against {args.ecg_formats[0]}: "
+                  f"{run.rate / full.rate:.2f}x the patients/s")
         _real(args.params, folder)
         added = _timed(_with_data(args.params, demo_csv, demo_csv.parent), folder / "project")
         _print(f"(c) demo + {len(rows) - args.patients} new rows", added,
                extra=f"; {added.seconds / full.seconds:.1%} of the cold run (target < 5%)")
 
 
-def _demo(base: Params, patients: int, out_dir: Path) -> Path:
-    demo = base.demo.model_copy(update={"out_dir": out_dir, "patients": patients})
+def _demo(base: Params, patients: int, out_dir: Path, ecg_format: str = "image") -> Path:
+    demo = base.demo.model_copy(update={"out_dir": out_dir, "patients": patients,
+                                        "ecg_format": ecg_format})
     with contextlib.redirect_stdout(io.StringIO()):
         return generate_demo(demo, base.seed)
 

@@ -101,6 +101,18 @@ def test_repro_of_a_dataset_without_heart_sounds(tmp_path_factory):
     assert "Modality Contributions: ECG=" in output and "PCG=" not in output
 
 
+def test_repro_of_a_demo_whose_ecgs_are_wfdb_records(tmp_path_factory):
+    params = _tiny_params(tmp_path_factory.mktemp("cache"))
+    params["demo"]["ecg_format"] = "wfdb"
+    root = _new_project(tmp_path_factory, params)
+    output = _run("dvc", "repro", cwd=root)
+    assert _ran(output) == STAGES
+    spec = json.loads((root / "data/features/spec.json").read_text())
+    assert len(spec["ecg_leads"]) == 12
+    assert load_model(root / "models/best_multimodal_model_retrained.pth").model.ecg_signal
+    assert "Verdict:" in (root / "plots/report.md").read_text()
+
+
 def test_second_repro_is_up_to_date(project):
     output = _run("dvc", "repro", cwd=project)
     assert _ran(output) == []

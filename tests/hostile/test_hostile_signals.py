@@ -140,12 +140,17 @@ def test_a_flat_lead_is_refused(tmp_path):
         read_signal(header, DEFAULT_LIMITS, ["I", "II"], 10.0)
 
 
-def test_invalid_samples_are_refused_as_non_finite(tmp_path):
+def test_a_few_invalid_samples_are_bridged_and_many_are_refused(tmp_path):
     t = np.arange(10 * RATE) / RATE
     signals = np.stack([np.sin(t), np.cos(t)])
-    signals[1, 100] = np.nan  # written as WFDB's invalid-sample value
+    signals[1, 100:110] = np.nan  # written as WFDB's invalid-sample value: 0.4% of the lead
     header = wfdb_record(tmp_path, signals=signals)
-    with pytest.raises(InputRejected) as caught:
+    samples, _ = read_signal(header, DEFAULT_LIMITS, ["I", "II"], 10.0)
+    assert np.isfinite(samples).all()
+    assert np.allclose(samples[1, 100:110], np.cos(t[100:110]), atol=0.01)
+    signals[1, 100:200] = np.nan  # 4%
+    header = wfdb_record(tmp_path, "r2", signals=signals)
+    with pytest.raises(InputRejected, match=r"II \(4\.0%\)") as caught:
         check_all_signal_samples(header, DEFAULT_LIMITS, ["I", "II"])
     assert caught.value.reason == "ecg_not_finite"
 

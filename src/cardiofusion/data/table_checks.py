@@ -155,7 +155,7 @@ def dataset_findings(
     table: pd.DataFrame, values: pd.DataFrame, labels: pd.Series, label_columns: list[str]
 ) -> dict[str, object]:
     """Smells that concern the whole file rather than one row; reported, never dropped."""
-    complete = values.dropna()
+    complete = values.dropna() if len(values.columns) else values.iloc[:0]
     vector_counts = complete.value_counts() if len(values.columns) else pd.Series(dtype=int)
     return {
         "headers_that_look_like_values": [c for c in table.columns if _NUMBER.match(c.strip())],

@@ -26,6 +26,7 @@ MAX_HEADER_BYTES = 256 * 1024  # a 16-lead header is a few KB; a bigger one is n
 # signals that share a record with the ECG but are not ECG leads (training-a: PCG beside ECG)
 NOT_ECG = frozenset({"pcg", "sound", "audio", "resp", "pleth", "ppg", "abp", "art", "bp",
                      "spo2", "eeg", "emg", "eog", "eda", "temp", "edf annotations"})
+MAX_INVALID_SHARE = 0.01  # invalid samples a lead may hold and still be used (interpolated)
 # bytes per sample of the WFDB formats whose size a header fixes (FLAC formats are not sized)
 _WFDB_BYTES = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5,
                "310": 4 / 3, "311": 4 / 3}
@@ -227,14 +228,24 @@ def _read(path: Path, header: SignalHeader, leads: list[str], start: int, span: 
 
 
 def _require_usable(samples: np.ndarray, leads: list[str], name: str) -> None:
+    """Finite leads that move. WFDB marks a dropped or saturated sample as invalid (NaN here):
+    up to MAX_INVALID_SHARE of a lead is bridged by linear interpolation, in place; more is
+    refused."""
     reject = _rejecter(name)
     if samples.size == 0:
         raise reject("ecg_no_samples", "record has no samples")
-    finite = np.isfinite(samples).all(axis=1)
-    if not finite.all():
-        bad = [lead for lead, ok in zip(leads, finite, strict=True) if not ok]
+    invalid = ~np.isfinite(samples)
+    share = invalid.mean(axis=1)
+    if (share > MAX_INVALID_SHARE).any():
+        bad = [f"{lead} ({s:.1%})" for lead, s in zip(leads, share, strict=True)
+               if s > MAX_INVALID_SHARE]
         raise reject("ecg_not_finite", f"lead(s) {', '.join(bad)} hold NaN or infinite "
-                                       "samples (invalid samples in the record)")
+                                       f"samples, more than the {MAX_INVALID_SHARE:.0%} that "
+                                       "are bridged (invalid samples in the record)")
+    for row in np.flatnonzero(invalid.any(axis=1)):
+        good = np.flatnonzero(~invalid[row])
+        samples[row, invalid[row]] = np.interp(np.flatnonzero(invalid[row]), good,
+                                               samples[row, good])
     flat = samples.std(axis=1) == 0
     if flat.any():
         bad = [lead for lead, is_flat in zip(leads, flat, strict=True) if is_flat]
