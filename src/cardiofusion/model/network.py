@@ -123,6 +123,31 @@ class MultimodalNet(nn.Module):
             floats["ecg"] = floats["ecg"] / 255.0
         return {m: self.encoders[m](x) for m, x in floats.items()}
 
+    def embed_present(self, inputs: dict[str, torch.Tensor], present: dict[str, torch.Tensor]
+                      ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Like `embed`, but each encoder sees only the patients who have its modality, so
+        an absent input (zeros: a black page, a silent spectrogram) never enters the batch
+        statistics of its BatchNorm layers. Absent rows get a zero embedding, to be replaced
+        (`fill_absent`, fusion dropout). Fewer than two patients with a modality in a training
+        batch count as none (BatchNorm needs two). Returns the embeddings and the mask used."""
+        embeddings, used = {}, {}
+        for m in self.modalities:
+            having = present[m]
+            if bool(having.all()):
+                embeddings[m] = self.embed({m: inputs[m]})[m]
+                used[m] = having
+                continue
+            if int(having.sum()) < 2:
+                having = torch.zeros_like(having)
+                embeddings[m] = torch.zeros(len(having), self.aux_heads[m].in_features,
+                                            device=inputs[m].device)
+            else:
+                part = self.embed({m: inputs[m][having]})[m]
+                embeddings[m] = part.new_zeros(len(having), part.shape[1])
+                embeddings[m][having] = part
+            used[m] = having
+        return embeddings, used
+
     def fuse(self, embeddings: dict[str, torch.Tensor]) -> torch.Tensor:
         """Fusion-head logits (batch,) from the modalities' embeddings."""
         return self.fusion(torch.cat([embeddings[m] for m in self.modalities], dim=1)).squeeze(1)

@@ -161,7 +161,7 @@ def train_one_epoch(
         present = train.batch_present(rows)
         targets = smoothed(labels, tp.label_smoothing)
         with torch.autocast(device_type, autocast or torch.float32, enabled=autocast is not None):
-            embeddings = model.embed(inputs)
+            embeddings, present = model.embed_present(inputs, present)
             logits = model.fuse(hide_modalities(embeddings, present, weights.dropout, generator))
             loss = F.binary_cross_entropy_with_logits(logits, targets)
             unimodal = {}

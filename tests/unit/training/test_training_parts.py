@@ -147,3 +147,26 @@ def test_modulated_gradients_shrink_for_the_slowed_encoder():
     ecg_grads = [p.grad for p in model.encoders["ecg"].parameters() if p.numel() > 1]
     assert all(g.abs().max() < 1e-6 for g in ecg_grads)  # scaled to 0; std of ones is 0
     assert all(torch.equal(p.grad, torch.ones_like(p)) for p in model.encoders["pcg"].parameters())
+
+
+def test_an_absent_input_never_reaches_its_encoders_batch_statistics():
+    torch.manual_seed(0)
+    model = MultimodalNet(SMALL, clinical_features=3)
+    model.train()
+    inputs = {"ecg": torch.full((4, 32, 32), 200, dtype=torch.uint8),
+              "pcg": torch.randn(4, 8, 16), "clinical": torch.randn(4, 3)}
+    present = {"ecg": torch.tensor([True, True, True, False]),
+               "pcg": torch.ones(4, dtype=torch.bool), "clinical": torch.ones(4, dtype=torch.bool)}
+    inputs["ecg"][3] = 0  # the zeros of an absent scan: a black page
+    embeddings, used = model.embed_present(inputs, present)
+    first_norm = model.encoders["ecg"].net[0]
+    with_absent = first_norm.running_mean.clone()
+    torch.manual_seed(0)
+    clean = MultimodalNet(SMALL, clinical_features=3)
+    clean.train()
+    clean.embed({"ecg": inputs["ecg"][:3]})
+    assert torch.equal(with_absent, clean.encoders["ecg"].net[0].running_mean)
+    assert embeddings["ecg"][3].abs().sum() == 0 and used["ecg"].tolist() == [1, 1, 1, 0]
+    one = {**present, "ecg": torch.tensor([True, False, False, False])}
+    _, used = model.embed_present(inputs, one)  # one patient cannot make a BatchNorm batch
+    assert not used["ecg"].any()
