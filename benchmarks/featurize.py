@@ -144,6 +144,8 @@ def _write(rows: pd.DataFrame, path: Path) -> Path:
 def _timed(params: Params, project: Path) -> Run:
     """Validate (not timed: its own stage), then time featurize in `project`."""
     project.mkdir(exist_ok=True)
+    params = params.model_copy(update={"featurize": params.featurize.model_copy(
+        update={"cache_dir": project / "feature_cache"})})  # cold: its own, empty cache
     output = io.StringIO()
     with _inside(project), contextlib.redirect_stdout(output), \
             contextlib.redirect_stderr(output):
