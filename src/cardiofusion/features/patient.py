@@ -51,7 +51,7 @@ class FeatureSpec:
             ecg=EcgParams.model_validate(data["ecg"]),
             clinical=ClinicalEncoder.from_dict(data["clinical"]),  # type: ignore[arg-type]
             modalities=tuple(m for m in MODALITIES if m in modalities),
-            ecg_leads=tuple(str(lead) for lead in data.get("ecg_leads", [])),  # type: ignore[attr-defined]
+            ecg_leads=tuple(str(lead) for lead in data.get("ecg_leads") or ()),  # type: ignore[union-attr]
         )
 
 

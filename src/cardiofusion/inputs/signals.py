@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,7 +124,9 @@ def check_all_signal_samples(path: str | Path, limits: InputLimits, leads: list[
     _require_usable(_read(path, header, chosen, 0, header.samples, name), chosen, name)
 
 
-def _rejecter(name: str):  # noqa: ANN202 - a small closure
+def _rejecter(name: str) -> Callable[[str, str], InputRejected]:
+    """A refusal of this record: reason and words in, the contract's error out."""
+
     def reject(reason: str, detail: str) -> InputRejected:
         return InputRejected(name, "signal", reason, detail)
 
