@@ -14,7 +14,6 @@ from itertools import combinations
 import numpy as np
 import torch
 
-from cardiofusion.config import MODALITY_LABELS
 from cardiofusion.evaluation.bootstrap import (
     auroc_rows,
     balanced_accuracy_rows,
@@ -34,11 +33,6 @@ def subsets(modalities: tuple[str, ...]) -> list[tuple[str, ...]]:
 def subset_key(subset: tuple[str, ...] | list[str]) -> str:
     """`ecg+pcg`: how a subset is named in files and in the API."""
     return "+".join(subset)
-
-
-def subset_label(subset: tuple[str, ...] | list[str]) -> str:
-    """`ECG + PCG` for people."""
-    return " + ".join(MODALITY_LABELS[m] for m in subset)
 
 
 @torch.no_grad()
