@@ -250,8 +250,7 @@ def _clinical_dependency(form: ClinicalForm) -> Any:
         ]
         problems += [
             (name, f"unknown field; expected {ECG_FIELD} or {RECORD_FIELD}, {PCG_FIELD} and "
-                   "the clinical "
-                   f"fields {', '.join(form.names)}")
+                   f"the clinical fields {', '.join(form.names)}")
             for name in sorted(set(sent) - known)
         ]
         try:
