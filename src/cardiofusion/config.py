@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -22,6 +21,8 @@ from pydantic import (
 )
 
 from cardiofusion.errors import ConfigError
+from cardiofusion.params_file import parse_override_value, read_params_file
+from cardiofusion.quoting import shown
 
 MODALITIES = ("ecg", "pcg", "clinical")
 MODALITY_LABELS = {"ecg": "ECG", "pcg": "PCG", "clinical": "Clinical"}  # for people to read
@@ -316,15 +317,13 @@ class Params(_Section):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+MAX_LISTED_ERRORS = 20
+
+
 def load_params(path: str | Path = "params.yaml", overrides: list[str] | None = None) -> Params:
     """Read params.yaml, apply `key.sub=value` overrides, and validate everything."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such params file") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    raw = read_params_file(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     for override in overrides or []:
@@ -338,19 +337,20 @@ def load_params(path: str | Path = "params.yaml", overrides: list[str] | None = 
 def _apply_override(raw: dict[str, Any], override: str) -> None:
     key, sep, value = override.partition("=")
     if not sep or not key:
-        raise ConfigError(f"--set {override!r}: expected key=value, e.g. train.epochs=5")
+        raise ConfigError(f"--set {shown(override)}: expected key=value, e.g. train.epochs=5")
     *parents, leaf = key.split(".")
     node = raw
     for part in parents:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"--set {override!r}: {part} is not a section")
-    node[leaf] = yaml.safe_load(value)
+            raise ConfigError(f"--set {shown(override)}: {part} is not a section")
+    node[leaf] = parse_override_value(value, override)
 
 
 def _describe(exc: ValidationError, path: Path) -> str:
     lines = [f"{path}: invalid parameters"]
-    for error in exc.errors():
+    errors = exc.errors()
+    for error in errors[:MAX_LISTED_ERRORS]:
         loc = [str(part) for part in error["loc"]]
         key = ".".join(loc) or "(top level)"
         if error["type"] == "extra_forbidden":
@@ -360,8 +360,10 @@ def _describe(exc: ValidationError, path: Path) -> str:
             lines.append(f"  {key}: unknown key{hint} (valid here: {', '.join(sorted(valid))})")
         else:
             given = error.get("input")
-            shown = "" if isinstance(given, dict) else f" (got {given!r})"
-            lines.append(f"  {key}: {error['msg']}{shown}")
+            quoted = "" if isinstance(given, dict) else f" (got {shown(given)})"
+            lines.append(f"  {key}: {error['msg']}{quoted}")
+    if len(errors) > MAX_LISTED_ERRORS:
+        lines.append(f"  and {len(errors) - MAX_LISTED_ERRORS} more")
     return "\n".join(lines)
 
 

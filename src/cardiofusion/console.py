@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from cardiofusion.config import MODALITIES, MODALITY_LABELS, TrainParams
+from cardiofusion.quoting import shown
 
 if TYPE_CHECKING:  # only for annotations: printing never imports a stage
     from pathlib import Path
@@ -53,10 +54,11 @@ def print_validation(report: Mapping[str, Any], problems: list[Problem], example
         print(f"  {reason}: {count} in {len({p.line for p in of_reason})} rows")
         print("\n".join(f"    {p}" for p in of_reason[:examples]))
     for header in report["headers_that_look_like_values"]:
-        print(f"  ⚠️  column header {header!r} looks like a value, not a name: was the header row "
-              "shifted or a data row used as header? (it is treated as a clinical column)")
+        print(f"  ⚠️  column header {shown(header)} looks like a value, not a name: was the "
+              "header row shifted or a data row used as header? (it is treated as a clinical "
+              "column)")
     for column in report["constant_clinical_columns"]:
-        print(f"  ⚠️  clinical column {column!r} is constant: it carries no information")
+        print(f"  ⚠️  clinical column {shown(column)} is constant: it carries no information")
     if report["rows_with_missing_clinical"]:
         print(f"  ⚠️  {report['rows_with_missing_clinical']} rows have missing clinical values "
               f"(imputed from the train split): {report['missing_clinical_values']}")
@@ -66,15 +68,15 @@ def print_validation(report: Mapping[str, Any], problems: list[Problem], example
               f"{report['rows_sharing_a_clinical_vector']} rows share theirs with another row: "
               "copies of imputed records teach the model nothing new")
     for column, pattern in report["label_leak_columns"].items():
-        print(f"  ⚠️  column {column!r} separates the labels alone ({pattern}): a label leak, "
+        print(f"  ⚠️  column {shown(column)} separates the labels alone ({pattern}): a label leak, "
               "left out of the inputs. To use it anyway, list it in data.clinical_columns; to "
               "silence this, list it in data.ignore_columns")
     for column, pattern in report["label_leaks_kept"].items():
-        print(f"  ⚠️  clinical column {column!r} separates the labels alone ({pattern}): kept "
+        print(f"  ⚠️  clinical column {shown(column)} separates the labels alone ({pattern}): kept "
               "because data.clinical_columns lists it, but the model may learn the bookkeeping "
               "instead of the heart")
     for column, distinct in report["free_text_columns"].items():
-        print(f"  ⚠️  column {column!r} is free text ({distinct} distinct values), not a "
+        print(f"  ⚠️  column {shown(column)} is free text ({distinct} distinct values), not a "
               "category: left out of the inputs (list it in data.ignore_columns to silence "
               "this)")
     kinds = report["clinical_column_kinds"]

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,6 +92,14 @@ def file_digest(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
     except OSError as exc:
         raise CardiofusionError(f"{path}: cannot be read ({exc.strerror})") from None
     return digest.hexdigest()
+
+def file_kind(mode: int) -> str:
+    """What a path that is not a regular file is, from its `st_mode`, for a message."""
+    kinds = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a FIFO (named pipe)",
+             stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device",
+             stat.S_ISSOCK: "a socket"}
+    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
+
 
 def write_metrics(metrics: str | Path, details: str | Path, record: dict[str, Any],
                   headline: list[str]) -> None:

@@ -3,8 +3,12 @@ a sample. Each check returns `(reason, detail)` or None."""
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 
+from cardiofusion.files import file_kind
 from cardiofusion.inputs import (
     InputLimits,
     InputRejected,
@@ -75,9 +79,25 @@ def check_signal(path: Path, limits: InputLimits, leads: list[str], full_decode:
 
 
 def _check_file(path: Path) -> Issue:
-    if not path.is_file():
+    """A regular, non-empty file; anything else is named for what it is (a name the system
+    refuses, a folder, a FIFO that would block a reader, a symlink loop)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
         return "file_missing", f"{path}: file not found (check data.root / data.path_rewrite)"
-    if path.stat().st_size == 0:
+    except ValueError:  # os.stat refuses before asking the system
+        return "path_invalid", "the path holds a NUL byte; fix the cell"
+    except OSError as exc:
+        reasons = {errno.ENAMETOOLONG: "a file or folder name in it is longer than the system "
+                                       "allows; shorten it",
+                   errno.ELOOP: "its symlinks form a loop; fix the links",
+                   errno.EACCES: "permission denied; make it readable",
+                   errno.ENOTDIR: "a part of it that should be a folder is a file"}
+        return "path_invalid", f"{path}: {reasons.get(exc.errno, exc.strerror)}"
+    if not stat.S_ISREG(info.st_mode):
+        return "file_not_regular", (f"{path}: is {file_kind(info.st_mode)}, not a file; point "
+                                    "the cell at the file itself")
+    if info.st_size == 0:
         return "file_empty", f"{path}: file is empty"
     return None
 

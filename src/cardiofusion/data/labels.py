@@ -13,6 +13,7 @@ import pandas as pd
 from cardiofusion.config import DataParams
 from cardiofusion.data.table_checks import Problem, Rows
 from cardiofusion.errors import CardiofusionError
+from cardiofusion.quoting import shown
 
 
 def check_labels(raw: pd.Series, rows: Rows, data: DataParams) -> tuple[pd.Series, list[Problem]]:
@@ -37,10 +38,10 @@ def _label_mapping(raw: pd.Series, data: DataParams) -> dict[str, int] | None:
     positive = data.positive_label
     others = sorted({t for t in raw.str.strip() if t and not _same_label(t, positive)})
     if len(others) > 1:
-        shown = ", ".join(repr(t) for t in others[:8])
+        listed = ", ".join(shown(t) for t in others[:8])
         raise CardiofusionError(
             f"{data.csv}: data.positive_label={positive!r} leaves {len(others)} other values in "
-            f"column {data.label_column!r} ({shown}); only one may mean healthy. List every "
+            f"column {data.label_column!r} ({listed}); only one may mean healthy. List every "
             "spelling in data.label_map instead, e.g. {normal: 0, Normal: 0, abnormal: 1}"
         )
     return {positive: 1, **{t: 0 for t in others}}
@@ -59,14 +60,14 @@ def _one_label(
         return (
             math.nan,
             "label_not_in_map",
-            f"label {text!r} is not in data.label_map ({keys}); add it there or fix the row",
+            f"label {shown(text)} is not in data.label_map ({keys}); add it there or fix the row",
         )
     number = _number(text)
     if number is None or math.isnan(number):
         return (
             math.nan,
             "label_not_numeric",
-            f"label {text!r} is not 0 or 1; for other spellings set data.label_map",
+            f"label {shown(text)} is not 0 or 1; for other spellings set data.label_map",
         )
     if not math.isfinite(number) or number != round(number):
         return math.nan, "label_not_integral", f"label {text} is not 0 or 1 (never rounded)"

@@ -7,6 +7,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from cardiofusion.quoting import shown
+
+MAX_SHOWN = 100  # characters of a path in a message
+
 
 def resolve_path(raw: str, root: Path, rewrites: dict[str, str]) -> Path:
     """Normalize separators, apply prefix rewrites in order, and anchor relative paths at root.
@@ -26,8 +30,12 @@ def resolve_path(raw: str, root: Path, rewrites: dict[str, str]) -> Path:
 
 def describe_path(raw: str, path: Path) -> str:
     """The path as written and the file it resolves to (through any symlinks), for messages."""
-    real = os.path.realpath(path)
-    return f"{raw.strip()!r} -> {real}"
+    try:
+        real = os.path.realpath(path)
+    except (OSError, ValueError):  # a NUL byte, a name the system refuses
+        real = "(cannot be resolved)"
+    real = real if len(real) <= MAX_SHOWN else f"{real[:MAX_SHOWN]}... ({len(real)} characters)"
+    return f"{shown(raw.strip(), MAX_SHOWN)} -> {real}"
 
 
 def check_path(path: Path, root: Path) -> tuple[str, str] | None:

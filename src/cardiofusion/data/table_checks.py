@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cardiofusion.clinical_values import category_text, is_missing
+from cardiofusion.quoting import shown
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,18 @@ class Rows:
     ids: pd.Series
 
     def problem(self, i: object, column: str, reason: str, detail: str) -> Problem:
-        return Problem(int(self.lines[i]), str(self.ids[i]), column, reason, detail)
+        return Problem(int(self.lines[i]), _short(str(self.ids[i])), column, reason, detail)
 
 
 _LABEL_LIKE = re.compile(r"(^label[_\W]|[_\W]label$|^target[_\W]|^y[_\W])", re.IGNORECASE)
+MAX_ID_CHARS = 40
 MAX_TEXT_CATEGORIES = 50  # a text column with more distinct values is free text, not a category
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _short(patient_id: str) -> str:
+    """An id as a message names its row: cut when a cell holds far more than an id."""
+    return patient_id if len(patient_id) <= MAX_ID_CHARS else f"{patient_id[:MAX_ID_CHARS]}..."
 
 
 def is_label_like(column: str) -> bool:
@@ -83,35 +90,33 @@ def check_clinical(
     """Numbers (finite, within the optional ranges) and categories (text as written, numbers
     in one spelling); every missing-value spelling (`nan`, `NA`, `?`, empty ...) becomes a
     missing value, imputed later."""
-    values = pd.DataFrame(index=table.index)
-    problems = []
+    columns: dict[str, pd.Series] = {}  # one frame at the end: inserting column by column
+    problems = []  # is quadratic in the number of columns
     for column, kind in kinds.items():
         text = table[column].str.strip()
         missing = text.map(is_missing)
         if kind == "categorical":
-            values[column] = text.map(category_text).where(~missing, None)
+            columns[column] = text.map(category_text).where(~missing, None)
             continue
-        values[column] = pd.to_numeric(text.where(~missing, ""), errors="coerce")
-        for i in text.index[~missing & values[column].isna()]:
+        numbers = pd.to_numeric(text.where(~missing, ""), errors="coerce")
+        for i in text.index[~missing & numbers.isna()]:
             detail = (f"value {shown(text[i])} is not a number, in a column of numbers (leave "
                       "it empty, or write NA, if unknown)")
             problems.append(rows.problem(i, column, "clinical_not_numeric", detail))
-        for i in values.index[np.isinf(values[column])]:
+        infinite = np.isinf(numbers)
+        for i in numbers.index[infinite]:
             detail = f"value {shown(text[i])} is not a finite number (leave it empty if unknown)"
             problems.append(rows.problem(i, column, "clinical_not_finite", detail))
-        values.loc[np.isinf(values[column]), column] = np.nan
+        numbers = numbers.mask(infinite)
         if column in ranges:
             low, high = ranges[column]
-            outside = values[column].notna() & ~values[column].between(low, high)
-            for i in values.index[outside]:
-                detail = f"value {values.at[i, column]:g} outside validate.ranges [{low}, {high}]"
+            outside = numbers.notna() & ~numbers.between(low, high)
+            for i in numbers.index[outside]:
+                detail = f"value {numbers.at[i]:g} outside validate.ranges [{low}, {high}]"
                 problems.append(rows.problem(i, column, "clinical_out_of_range", detail))
+        columns[column] = numbers
+    values = pd.DataFrame(columns, index=table.index)
     return values, problems
-
-
-def shown(text: str, limit: int = 60) -> str:
-    """A cell for a message: quoted, and cut when long."""
-    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
 
 
 def check_duplicate_ids(ids: pd.Series, column: str, rows: Rows) -> list[Problem]:
@@ -132,8 +137,8 @@ def check_header(header: list[str]) -> str | None:
         key = name.strip()
         if key in seen:
             return (
-                f"columns {seen[key]} and {number} are both named {key!r}: rename or remove one "
-                "(a copy of the label among the inputs would leak it)"
+                f"columns {seen[key]} and {number} are both named {shown(key)}: rename or remove "
+                "one (a copy of the label among the inputs would leak it)"
             )
         seen[key] = number
     return None

@@ -43,6 +43,7 @@ from cardiofusion.files import atomic_path, write_metrics
 from cardiofusion.inputs import InputLimits, InputRejected, is_signal_record, signal_header
 from cardiofusion.inputs.signals import LEAD_SEPARATOR
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
+from cardiofusion.quoting import shown
 
 EXAMPLES_PER_REASON = 5
 
@@ -341,7 +342,7 @@ def _ecg_leads(table: pd.DataFrame, files: dict[str, list[Path | None]], rows: R
     def leads_of(path: Path) -> list[str] | None:
         try:
             return signal_header(path, limits).ecg_leads
-        except InputRejected:  # reported by the file checks
+        except (InputRejected, OSError, ValueError):  # reported by the file checks
             return None
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -379,16 +380,16 @@ def _shared_file_problems(
             index[row],
             column,
             "shared_file",
-            f"{table.at[index[row], column]!r} is the same file as "
-            f"{table.at[index[first], column]!r} on line {rows.lines[index[first]]}",
+            f"{shown(table.at[index[row], column])} is the same file as "
+            f"{shown(table.at[index[first], column])} on line {rows.lines[index[first]]}",
         )
         for row, column, first in repeats(identities)
     ]
     if found and rules.shared_files == "fail":
-        shown = "\n  ".join(map(str, found[:EXAMPLES_PER_REASON]))
+        examples = "\n  ".join(map(str, found[:EXAMPLES_PER_REASON]))
         raise CardiofusionError(
             f"{len(found)} rows use a file an earlier row uses (validate.shared_files: fail):\n"
-            f"  {shown}\nSet validate.shared_files: group to keep them together in one split, "
+            f"  {examples}\nSet validate.shared_files: group to keep them together in one split, "
             "or drop to keep only the first row of each file."
         )
     return found

@@ -6,6 +6,8 @@ short, and a value is only ever echoed as a short prefix (`shown`).
 
 from __future__ import annotations
 
+from cardiofusion import quoting
+
 MAX_PROBLEMS = 20
 FIELD_CHARS = 64
 PROBLEM_CHARS = 600
@@ -34,11 +36,9 @@ class InputError(Exception):
         return {"detail": listed}
 
 
-def shown(value: str, chars: int = VALUE_CHARS) -> str:
+def shown(value: str) -> str:
     """A value as an error message may quote it: its repr, cut to a short prefix."""
-    if len(value) <= chars:
-        return repr(value)
-    return f"{value[:chars]!r}... ({len(value)} characters)"
+    return quoting.shown(value, VALUE_CHARS)
 
 
 def _cut(text: str, chars: int) -> str:
