@@ -40,7 +40,8 @@ def run_promote(
     params: Params, force: bool = False, paths: PipelinePaths = DEFAULT_PATHS,
     stage: str | None = None,
 ) -> Promotion:
-    """Gate, write serve.model and, with `stage`, register the version and assign the stage."""
+    """Gate, then (with `stage`) register the version and assign the stage, then write
+    serve.model: all or nothing, so a registry refusal leaves the served model as it was."""
     source, evaluation = paths.retrained_model, paths.eval_details
     target = Path(params.serve.model)
     if not source.is_file():
@@ -57,18 +58,19 @@ def run_promote(
             + "\n  (`cardiofusion promote --force` promotes anyway)"
         )
     if stage:
-        from cardiofusion.serve.registry import head_commit
+        from cardiofusion.serve.registry import check_stage, head_commit
 
+        check_stage(stage)
         commit = head_commit(paths.root, source)  # before anything is written
     payload = promoted_payload(source, report or EvaluationSummary(), problems)
     old_metrics = _promoted_metrics(target) if target.exists() else None
-    save_payload(target, payload)
     version = None
-    if stage:
+    if stage:  # the registry first: if it refuses, the served model is unchanged
         from cardiofusion.serve.registry import register
 
         forced = f" (forced past: {'; '.join(problems)})" if problems else ""
         version = register(paths.root, commit, stage, f"promoted model {source_id}{forced}")
+    save_payload(target, payload)
     promotion = Promotion(source_id, target, model_id(target), version, stage, old_metrics,
                           payload["info"]["test_metrics"], problems)
     print_promotion(promotion, source, payload["temperature"])

@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
 
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.evaluation.result import EvaluationSummary
+from cardiofusion.files import atomic_path
 from cardiofusion.model.checkpoint import save_payload
 from cardiofusion.paths import DEFAULT_PATHS
+from cardiofusion.quoting import shown
 
 ARTIFACT = "cardiofusion"  # the name under `artifacts:` in dvc.yaml
 MODEL = DEFAULT_PATHS.retrained_model.as_posix()
 EVALUATION = DEFAULT_PATHS.eval_details.as_posix()
 CHECKOUTS = Path("models/registry")  # served copies of registered versions (git-ignored)
+STAGE_NAME = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9/_-]*[a-zA-Z0-9])?")  # as GTO names stages
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -57,18 +63,46 @@ def head_commit(repo: Path, source: Path) -> str:
     return commit
 
 
+def check_stage(stage: str) -> None:
+    """A stage GTO can write as a tag, checked before anything is written."""
+    if not STAGE_NAME.fullmatch(stage):
+        raise CardiofusionError(
+            f"stage {shown(stage)} is not a stage name the registry accepts: letters, digits "
+            "and - _ / , starting and ending with a letter or digit (e.g. prod, staging)")
+
+
 def register(repo: Path, commit: str, stage: str, message: str) -> str:
     """Register `commit` as the next version (if it is not one yet) and assign it `stage`."""
     from gto import api
 
-    version = _version_at(repo, commit)
-    if version is None:
-        version = api.register(repo, ARTIFACT, commit, message=message).version
-    current = api.find_versions_in_stage(repo, ARTIFACT, stage)
-    if not current or current[0].version != version:  # type: ignore[index,union-attr]
-        # force: a version that held the stage before (then superseded) may get it back
-        api.assign(repo, ARTIFACT, stage, version=version, message=message, force=True)
+    with _registry_errors():
+        version = _version_at(repo, commit)
+        if version is None:
+            version = api.register(repo, ARTIFACT, commit, message=message).version
+        current = api.find_versions_in_stage(repo, ARTIFACT, stage)
+        if not current or current[0].version != version:  # type: ignore[index,union-attr]
+            # force: a version that held the stage before (then superseded) may get it back
+            api.assign(repo, ARTIFACT, stage, version=version, message=message, force=True)
     return version
+
+
+@contextmanager
+def _registry_errors() -> Iterator[None]:
+    """GTO's refusals as one line with the fix; nothing has been written when they come."""
+    from gto.exceptions import GTOException, TagExists
+
+    try:
+        yield
+    except TagExists as exc:
+        tag = str(exc).split("'")[1] if "'" in str(exc) else "?"
+        raise CardiofusionError(
+            f"the registry cannot write git tag {shown(tag)}: a tag of that name already exists "
+            "(made by hand, or a lightweight tag GTO does not read). Inspect it with `git show "
+            f"{tag}`, delete it with `git tag -d {tag}` if it is not a registration, then "
+            "promote again; the served model was not changed") from None
+    except GTOException as exc:
+        raise CardiofusionError(f"the registry refused: {exc}; the served model was not "
+                                "changed") from None
 
 
 def model_at_stage(stage: str, repo: Path = Path(".")) -> Path:
@@ -107,11 +141,18 @@ def model_at_stage(stage: str, repo: Path = Path(".")) -> Path:
 def _model_at(repo: Path, commit: str) -> Path:
     """The model file of `commit`, fetched by DVC from its cache (or remote)."""
     import dvc.api
+    from dvc.exceptions import DvcException
 
     scratch = repo / CHECKOUTS / f".{commit}.pth"
-    scratch.parent.mkdir(parents=True, exist_ok=True)
-    with dvc.api.open(MODEL, repo=str(repo), rev=commit, mode="rb") as source:
-        scratch.write_bytes(source.read())
+    try:
+        with dvc.api.open(MODEL, repo=str(repo), rev=commit, mode="rb") as source, \
+                atomic_path(scratch) as tmp:
+            tmp.write_bytes(source.read())
+    except (DvcException, FileNotFoundError) as exc:
+        raise CardiofusionError(
+            f"the model of commit {commit[:7]} ({MODEL}) is not in this project's DVC cache "
+            f"({type(exc).__name__}); fetch it with `dvc pull` (or `dvc push` it from the "
+            "machine where it was trained), then serve again") from None
     return scratch
 
 

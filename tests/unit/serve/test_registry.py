@@ -112,3 +112,43 @@ def test_serving_a_stage_nobody_assigned_says_how_to_promote(project):
     _commit_model(project, "a model")
     with pytest.raises(CardiofusionError, match="cardiofusion promote"):
         model_at_stage("prod")
+
+
+def _served_bytes(tiny_params) -> bytes | None:
+    target = Path(tiny_params.serve.model)
+    return target.read_bytes() if target.exists() else None
+
+
+@pytest.mark.parametrize("stage", ["a b", "prod#1", "prod\n", "-prod"])
+def test_a_stage_the_registry_refuses_changes_nothing(project, tiny_params, stage):
+    _commit_model(project, "a model")
+    with pytest.raises(CardiofusionError, match="not a stage name the registry accepts"):
+        run_promote(tiny_params, stage=stage)
+    assert _served_bytes(tiny_params) is None
+    assert _run("git", "tag") == ""
+
+
+def test_a_tag_in_the_way_is_one_line_and_the_served_model_is_kept(project, tiny_params):
+    _commit_model({**project, "threshold": 0.25}, "first model")
+    run_promote(tiny_params, stage="prod")
+    served = _served_bytes(tiny_params)
+    time.sleep(1.1)
+    _commit_model({**project, "threshold": 0.75}, "second model")
+    _run("git", "tag", f"{ARTIFACT}@v0.0.2")  # lightweight: GTO does not count it
+    with pytest.raises(CardiofusionError) as refused:
+        run_promote(tiny_params, stage="prod")
+    message = str(refused.value)
+    assert "already exists" in message and f"git tag -d {ARTIFACT}@v0.0.2" in message
+    assert "\n" not in message
+    assert _served_bytes(tiny_params) == served
+
+
+def test_serving_a_stage_whose_model_left_the_cache_says_to_pull(project, tiny_params):
+    _commit_model(project, "a model")
+    run_promote(tiny_params, stage="prod")
+    shutil.rmtree(".dvc/cache")
+    Path(MODEL).unlink()
+    with pytest.raises(CardiofusionError) as refused:
+        model_at_stage("prod")
+    assert "dvc pull" in str(refused.value) and "\n" not in str(refused.value)
+    assert not list(Path("models/registry").glob("*.pth"))
