@@ -81,18 +81,21 @@ def served(model: Path, params: Path) -> Iterator[str]:
 
 
 @contextmanager
-def served_process(model: Path, params: Path) -> Iterator[tuple[str, subprocess.Popen]]:
-    """The same, also giving the server process (its memory is measured by load_test.py)."""
+def served_process(model: Path, params: Path, log: IO[bytes] | None = None
+                   ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """The same, also giving the server process (its memory is measured by load_test.py);
+    its output goes to `log` when given (stalled_uploads.py counts its lines)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     command = [sys.executable, "-m", "cardiofusion.cli", "serve", "--params", str(params),
                "--model", str(model), "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    with tempfile.TemporaryFile() as scratch:
+        out = log or scratch
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         try:
-            wait_until_up(url, process, log)
+            wait_until_up(url, process, out)
             yield url, process
         finally:
             process.terminate()

@@ -270,6 +270,9 @@ class ServeParams(_Section):
     max_upload_mb: float = Field(20.0, gt=0)
     api_key_env: str = "CARDIOFUSION_API_KEY"  # when this variable is set, requests must send it
     concurrent_predictions: int = Field(2, ge=1)  # requests decoding at once; bounds memory
+    uploads_in_flight: int = Field(8, ge=1)  # bodies being received at once; more get a 503
+    read_timeout_s: float = Field(30.0, gt=0)  # a body that sends nothing this long: 408
+    max_connections: int = Field(100, ge=1)  # open connections and requests; more get a 503
 
 
 class CrossvalParams(_Section):

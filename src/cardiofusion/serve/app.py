@@ -6,7 +6,6 @@ unexpected is a 500 in the same shape, and the server keeps serving.
 # No `from __future__ import annotations`: FastAPI reads the endpoints' annotations at runtime,
 # and they name objects local to create_app.
 
-import hmac
 import inspect
 import os
 import threading
@@ -21,9 +20,10 @@ import torch
 import uvicorn
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from threadpoolctl import threadpool_limits
 
 from cardiofusion import __version__
@@ -35,7 +35,15 @@ from cardiofusion.serve import memory
 from cardiofusion.serve.clinical_form import ClinicalForm
 from cardiofusion.serve.errors import InputError
 from cardiofusion.serve.forms import EXTRA_FIELDS, limited_form_route
+from cardiofusion.serve.guards import (
+    API_KEY_HEADER,
+    ApiKeyGuard,
+    BodyTimeout,
+    FoldUnknownMethods,
+    UploadGuard,
+)
 from cardiofusion.serve.observability import add_observability, configure_access_log
+from cardiofusion.serve.openapi import narrowed_openapi
 from cardiofusion.serve.page import render_page
 from cardiofusion.serve.predictor import Predictor
 from cardiofusion.serve.schemas import DetailedPrediction, Health, Prediction, Problem, RiskLevel
@@ -50,16 +58,18 @@ from cardiofusion.serve.uploads import (
     record_upload,
 )
 
-API_KEY_HEADER = "X-API-Key"
+DISCONNECTED = 499  # the client went away before its body was read (nginx's convention)
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": description}
     for status, description in [
         (400, "a malformed multipart body"),
         (401, "missing or wrong API key"),
+        (408, "the body stalled for serve.read_timeout_s"),
         (413, "an upload over serve.max_upload_mb, an image over the pixel budget, a recording "
               "over the duration bound, or a text field over 1 KB"),
         (415, "a file that is not a readable image / recording"),
         (422, "a missing, unknown, repeated or invalid field"),
+        (503, "serve.uploads_in_flight uploads are being received; retry after a second"),
     ]
 }
 
@@ -95,26 +105,27 @@ def create_app(model_path: Path | None = None, params: Params | None = None) -> 
         description="Probability of an abnormal heart from an ECG scan, a heart-sound recording "
                     "and clinical values, with per-patient modality contributions. "
                     f"When the server sets {params.serve.api_key_env}, send it as header "
-                    f"{API_KEY_HEADER} (all endpoints but /, /health and the docs).",
+                    f"{API_KEY_HEADER} (all endpoints but /, /health and the docs, "
+                    "/metrics included).",
     )
     body_limit = 2 * max_bytes + 2**20  # two files plus the form fields and multipart framing
     too_large = (f"request body over {body_limit / 2**20:.3g} MB; each file may have "
                  f"{max_bytes / 2**20:.3g} MB (serve.max_upload_mb)")
     app.router.route_class = limited_form_route(len(predictor.form.fields) + EXTRA_FIELDS)
+    # outermost last: methods folded, then logged and counted, then the key, then the uploads
     app.add_middleware(RequestSizeLimit, limit=body_limit, problem=too_large)
+    app.add_middleware(UploadGuard, limit=params.serve.uploads_in_flight,
+                       timeout=params.serve.read_timeout_s)
+    app.add_middleware(ApiKeyGuard, key=api_key, variable=params.serve.api_key_env)
     add_observability(app)
+    app.add_middleware(FoldUnknownMethods)
     _add_error_handlers(app, too_large)
+    # the key is checked by ApiKeyGuard before the body is read; this declares it in the
+    # OpenAPI schema, and only when the server has one
     key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
-                              description=f"the server's {params.serve.api_key_env}, if set")
-
-    def require_key(sent: Annotated[str | None, Depends(key_header)]) -> None:
-        if api_key is None:
-            return
-        if sent is None or not hmac.compare_digest(sent.encode(), api_key.encode()):
-            raise InputError.one(API_KEY_HEADER, "missing or wrong API key", 401)
-
+                              description=f"the server's {params.serve.api_key_env}")
+    protected = [Depends(key_header)] if api_key else []
     clinical_values = _clinical_dependency(predictor.form)
-    protected = [Depends(require_key)]
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def upload_page() -> HTMLResponse:
@@ -130,6 +141,10 @@ def create_app(model_path: Path | None = None, params: Params | None = None) -> 
             versions=info.get("versions", {}),
         )
 
+    # HEAD too, for load balancers' health checks (the same answer, without its body)
+    app.add_api_route("/health", health, methods=["HEAD"], response_model=Health,
+                      operation_id="health_head")
+
     @app.get("/risk-levels", response_model=list[RiskLevel], dependencies=protected,
              responses={401: ERROR_RESPONSES[401]})
     def risk_levels() -> list[RiskLevel]:
@@ -141,6 +156,7 @@ def create_app(model_path: Path | None = None, params: Params | None = None) -> 
     pcg_upload = Annotated[UploadFile | None, File(description=_described(PCG_FIELD, predictor))]
     clinical_input = Annotated[dict[str, float | str | None], Depends(clinical_values)]
     ecg_kind = predictor.loaded.spec.ecg_kind if "ecg" in predictor.modalities else None
+    unused_ecg_field = ECG_FIELD if ecg_kind == "signal" else RECORD_FIELD
 
     @contextmanager
     def sent_files(ecg_image: UploadFile | None, ecg_record: list[UploadFile] | None,
@@ -185,6 +201,9 @@ def create_app(model_path: Path | None = None, params: Params | None = None) -> 
             finally:
                 memory.release_freed()
 
+    accepted = [field for field, modality in MODALITY_OF_FIELD.items()
+                if modality in predictor.modalities and field != unused_ecg_field]
+    app.openapi = narrowed_openapi(app.openapi, accepted + predictor.form.names)  # type: ignore
     return app
 
 
@@ -202,12 +221,14 @@ def run_server(model_path: Path, params: Params, params_file: str = "params.yaml
           "(API docs: /docs, metrics: /metrics)")
     if workers == 1:
         uvicorn.run(create_app(model_path, params), host=host, port=port, log_level="info",
-                    access_log=False)  # the app logs its own line per request
+                    access_log=False,  # the app logs its own line per request
+                    limit_concurrency=params.serve.max_connections)
         return
     os.environ.update(CARDIOFUSION_PARAMS=params_file, CARDIOFUSION_MODEL=str(model_path),
                       CARDIOFUSION_SET="\n".join(overrides))
     uvicorn.run("cardiofusion.serve.app:create_app", factory=True, workers=workers, host=host,
-                port=port, log_level="info", access_log=False)
+                port=port, log_level="info", access_log=False,
+                limit_concurrency=params.serve.max_connections)
 
 
 def _api_key(variable: str) -> str | None:
@@ -266,7 +287,8 @@ def _clinical_dependency(form: ClinicalForm) -> Any:
     for (key, column), field in zip(columns.items(), form.fields, strict=True):
         parameters.append(inspect.Parameter(
             key, inspect.Parameter.KEYWORD_ONLY, default=None,
-            annotation=Annotated[str | None, Form(alias=column, description=field.describe())],
+            annotation=Annotated[str | None, Form(alias=column, description=field.describe(),
+                                                  json_schema_extra=field.json_schema())],
         ))
     clinical_values.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     return clinical_values
@@ -281,6 +303,15 @@ def _add_error_handlers(app: FastAPI, too_large: str) -> None:
     def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [_validation_problem(error) for error in exc.errors()]
         return JSONResponse(InputError(problems).body(), status_code=422)
+
+    @app.exception_handler(ClientDisconnect)
+    def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        return Response(status_code=DISCONNECTED)  # nobody reads it: the log line is what stays
+
+    @app.exception_handler(BodyTimeout)
+    def body_stalled(request: Request, exc: BodyTimeout) -> JSONResponse:
+        problem = "the client stopped sending the body (serve.read_timeout_s); send it again"
+        return JSONResponse(InputError.one("request body", problem, 408).body(), status_code=408)
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException) -> JSONResponse:

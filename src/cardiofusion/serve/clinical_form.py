@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cardiofusion.clinical_values import category_text, is_missing
+from cardiofusion.clinical_values import MISSING_TOKENS, category_text, is_missing
 from cardiofusion.features.clinical import ClinicalEncoder
 from cardiofusion.serve.errors import InputError, shown
 
@@ -44,6 +44,18 @@ class ClinicalField:
             text += (f"; training range {_listed(self.observed, ' to ')}, accepted "
                      f"{_listed(self.accepted, ' to ')}")
         return text
+
+    def json_schema(self) -> dict[str, object]:
+        """What the field accepts, for the OpenAPI schema: a number within the accepted range,
+        or one of the categories (the first option), or a word for unknown. It arrives as form
+        text. (`anyOf` replaces the plain string FastAPI would say.)"""
+        unknown = {"type": "string", "enum": sorted(MISSING_TOKENS)}
+        if self.categories is not None:
+            return {"anyOf": [{"type": "string", "enum": self.categories}, unknown]}
+        number: dict[str, object] = {"type": "number"}
+        if self.accepted is not None:
+            number.update(minimum=self.accepted[0], maximum=self.accepted[1])
+        return {"anyOf": [number, unknown]}
 
     def parse(self, raw: str | None) -> float | str | None:
         """The value as a float, or a category as text (None when empty or a missing-value
