@@ -47,12 +47,12 @@ from cardiofusion.training.train import run_train
 METHODS = {
     "defaults": [],
     "naive": [  # the model trained without any of the balancing recipe
-        "train.balance=none", "train.aux_weight=0", "train.sampler=none",
+        "train.balance=none", "aux_weight=0", "train.sampler=none",
         "train.lr_multipliers.ecg=1", "train.lr_multipliers.pcg=1",
         "train.lr_multipliers.clinical=1",
     ],
     "aux": ["train.balance=aux"],  # the fixed recipe: aux_weight 0.2 on every modality
-    "aux_0.5": ["train.balance=aux", "train.aux_weight=0.5"],
+    "aux_0.5": ["train.balance=aux", "aux_weight=0.5"],
     "ogm_ge": ["train.balance=ogm_ge"],
     "closed_loop": ["train.balance=closed_loop"],
     "mmpareto": ["train.balance=mmpareto"],

@@ -216,13 +216,16 @@ class ModelParams(_Section):
     channels_last: bool = True  # memory layout of the conv encoders; the same model, faster
 
 
+DEFAULT_AUX_WEIGHT = 0.2  # the top-level aux_weight: main + aux_weight * sum of auxiliary losses
+
+
 class TrainParams(_Section):
     batch_size: int = Field(16, ge=1)
     epochs: int = Field(60, ge=1)  # an upper bound: early stopping ends most runs
     lr: float = Field(5e-4, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     patience: int = Field(5, ge=0)  # 0 turns early stopping off
-    aux_weight: float = Field(0.2, ge=0)
+    aux_weight: float = Field(DEFAULT_AUX_WEIGHT, ge=0)  # from the top-level aux_weight
     lr_multipliers: PerModality = PerModality(ecg=1.0, pcg=2.0, clinical=0.5)
     sampler: Literal["weighted", "none"] = "weighted"
     balance: Literal["aux", "closed_loop", "mmpareto", "ogm_ge", "none"] = "closed_loop"
@@ -243,7 +246,7 @@ class TrainParams(_Section):
     def _aux_needs_weight(self) -> TrainParams:
         if self.balance in ("aux", "closed_loop", "ogm_ge") and self.aux_weight == 0:
             raise ValueError(
-                f"train.balance={self.balance} needs train.aux_weight > 0 (or set balance=none)"
+                f"train.balance={self.balance} needs aux_weight > 0 (or set train.balance=none)"
             )
         return self
 
@@ -300,6 +303,9 @@ class ReportParams(_Section):
 
 class Params(_Section):
     seed: int = 42
+    # at the top level, so `dvc exp run -S aux_weight=0.5` works as written; training reads it
+    # as train.aux_weight
+    aux_weight: float = Field(DEFAULT_AUX_WEIGHT, ge=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     demo: DemoParams = DemoParams()
     data: DataParams = DataParams()
@@ -318,6 +324,20 @@ class Params(_Section):
     serve: ServeParams = ServeParams()
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _aux_weight_into_train(cls, raw: Any) -> Any:
+        """The one aux_weight of the params file, handed to the train section."""
+        if not isinstance(raw, dict):
+            return raw
+        train = raw.get("train", {})
+        if not isinstance(train, dict):
+            return raw
+        if "aux_weight" in train:
+            raise ValueError("train.aux_weight is now the top-level aux_weight: write "
+                             "`aux_weight: ...` at the top of params.yaml (or -S aux_weight=...)")
+        return {**raw, "train": {**train, "aux_weight": raw.get("aux_weight", DEFAULT_AUX_WEIGHT)}}
 
 
 MAX_LISTED_ERRORS = 20

@@ -120,7 +120,7 @@ def test_second_repro_is_up_to_date(project):
 
 def test_train_param_reruns_only_train_evaluate_report(project):
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["train"]["aux_weight"] = 0.5
+    params["aux_weight"] = 0.5
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert _ran(_run("dvc", "repro", cwd=project)) == RETRAINED
 
@@ -142,15 +142,18 @@ def test_saved_model_preprocesses_one_patient_like_the_cache(project, monkeypatc
                                                    abs=1e-6)
 
 
-def test_experiment_metrics_diff_and_plots(project):
+def test_the_design_cards_commands_work_verbatim(project):
+    """`dvc repro`, `dvc exp run -S aux_weight=0.5`, `dvc metrics diff`, `dvc plots show`,
+    exactly as the README gives them."""
     _run("git", "add", "-A", cwd=project)
     _run("git", "commit", "-qm", "baseline", cwd=project)
-    _run("dvc", "exp", "run", "-S", "train.aux_weight=0.3", cwd=project)
-    diff = _run("dvc", "metrics", "diff", "--json", cwd=project)
-    changed = json.loads(diff)
-    assert any(changed.values())  # headline figures moved (which ones depends on the run)
-    _run("dvc", "plots", "show", "-o", "plots_html", cwd=project)
-    page = (project / "plots_html/index.html").read_text()
+    assert _ran(_run("dvc", "repro", cwd=project)) == []
+    assert _ran(_run("dvc", "exp", "run", "-S", "aux_weight=0.5", cwd=project)) == RETRAINED
+    assert yaml.safe_load((project / "params.yaml").read_text())["aux_weight"] == 0.5
+    diff = _run("dvc", "metrics", "diff", cwd=project)
+    assert "metrics/eval.json" in diff  # headline figures moved (which depends on the run)
+    _run("dvc", "plots", "show", cwd=project)
+    page = (project / "dvc_plots/index.html").read_text()
     for series in ("contributions", "loss", "fpr", "precision", "mean_predicted", "modality"):
         assert series in page
     _run("dvc", "plots", "diff", "HEAD", "-o", "diff_html", cwd=project)
@@ -162,7 +165,7 @@ def test_temporary_experiment_reuses_the_features(project):
     there, and the experiment table stays small."""
     _run("git", "add", "-A", cwd=project)
     _run("git", "commit", "-qm", "before the temporary experiment", cwd=project)
-    output = _run("dvc", "exp", "run", "--temp", "-S", "train.aux_weight=0.4", cwd=project)
+    output = _run("dvc", "exp", "run", "--temp", "-S", "aux_weight=0.4", cwd=project)
     assert _ran(output) == RETRAINED
     shown = json.loads(_run("dvc", "metrics", "show", "--json", cwd=project))
     files = next(iter(shown.values()))["data"]

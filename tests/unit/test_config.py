@@ -21,9 +21,15 @@ def test_repository_params_are_valid_and_keep_the_original_recipe():
 
 
 def test_unknown_key_names_the_key_and_the_closest_valid_one(tmp_path):
-    with pytest.raises(ConfigError, match=r"train\.aux_wieght: unknown key; did you mean "
-                                          r"train\.aux_weight\?"):
-        load_params(REPO / "params.yaml", ["train.aux_wieght=0.5"])
+    with pytest.raises(ConfigError, match=r"train\.patiance: unknown key; did you mean "
+                                          r"train\.patience\?"):
+        load_params(REPO / "params.yaml", ["train.patiance=5"])
+
+
+def test_the_auxiliary_weight_has_one_place_the_top_level():
+    assert load_params(REPO / "params.yaml", ["aux_weight=0.5"]).train.aux_weight == 0.5
+    with pytest.raises(ConfigError, match="top-level aux_weight"):
+        load_params(REPO / "params.yaml", ["train.aux_weight=0.5"])
 
 
 def test_wrong_type_names_the_key():
@@ -32,15 +38,15 @@ def test_wrong_type_names_the_key():
 
 
 def test_overrides_are_parsed_as_yaml():
-    params = load_params(REPO / "params.yaml", ["train.aux_weight=0.5", "pcg.band_hz=[20, 300]"])
-    assert params.train.aux_weight == 0.5
+    params = load_params(REPO / "params.yaml", ["train.lr=0.001", "pcg.band_hz=[20, 300]"])
+    assert params.train.lr == 0.001
     assert params.pcg.band_hz == (20.0, 300.0)
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("train.aux_weight=0", "balance=closed_loop needs train.aux_weight > 0"),
+        ("aux_weight=0", "balance=closed_loop needs aux_weight > 0"),
         ("pcg.band_hz=[25, 1500]", "band_hz must satisfy"),
         ("data.split={train: 0.8, val: 0.3, test: 0.1}", "must sum to 1"),
     ],
