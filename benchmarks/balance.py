@@ -42,6 +42,7 @@ from cardiofusion.demo.generate import generate_demo
 from cardiofusion.evaluation.evaluate import run_evaluate
 from cardiofusion.features.featurize import run_featurize
 from cardiofusion.paths import PipelinePaths
+from cardiofusion.reporting.results_file import results_record, write_results
 from cardiofusion.training.train import run_train
 
 METHODS = {
@@ -74,6 +75,9 @@ def main() -> None:
     parser.add_argument("--crossval", type=int, default=0, metavar="K",
                         help="judge each run by K-fold grouped cross-validation (K >= 2)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/cardiofusion-balance"))
+    parser.add_argument("--results", type=Path,
+                        help="also write the summary table and every run's figures here (JSON; "
+                             "the docs render their tables from such files)")
     args = parser.parse_args()
     methods = {name: METHODS[name] for name in args.methods}
     for variant in args.variant:
@@ -94,6 +98,18 @@ def main() -> None:
                 run_one(params_file, [*data, *args.set, *overrides], seed, workdir, name)
             )
     print_table(results, args.seeds)
+    if args.results:
+        write_results(args.results, results_record(
+            "balance", SUMMARY_HEADER, summary_rows(results), results, measured=_measured(
+                workdir, args.seeds, methods), seeds=args.seeds, methods=methods))
+
+
+def _measured(workdir: Path, seeds: list[int], methods: dict[str, list[str]]) -> str:
+    """The dates the runs finished (a finished run is read back, not repeated)."""
+    stamps = sorted({time.strftime("%Y-%m-%d", time.gmtime(f.stat().st_mtime))
+                     for seed in seeds for name in methods
+                     for f in (workdir / f"seed{seed}" / name).glob("*.json")})
+    return stamps[0] if len(set(stamps)) <= 1 else f"{stamps[0]} to {stamps[-1]}"
 
 
 def run_one(params_file: Path, overrides: list[str], seed: int, workdir: Path,
@@ -206,32 +222,47 @@ def _row(name: str, result: dict[str, object]) -> str:
     return f"| {name} | " + " | ".join(cells) + f" | {point} | {str(result['verdict']).upper()} |"
 
 
+SUMMARY_HEADER = ["method", "AUROC", "median AUROC", "balanced accuracy", "ECG %", "PCG %",
+                  "clinical %", "criteria met", "verdicts"]
+
+
+def summary_rows(results: dict[str, list[dict[str, object]]]) -> list[list[str]]:
+    """Per method: mean [min, max] over seeds of each figure, the median AUROC, how many
+    seeds met the criteria and the verdicts."""
+    rows = []
+    for name, runs in results.items():
+        cells = [name]
+        for column in ("auroc", "median", "bal_acc", *MODALITIES):
+            values = [float(r["auroc" if column == "median" else column]) for r in runs
+                      if column in r or column == "median"]
+            if column == "median":
+                cells.append(_format("auroc", float(np.median(values))))
+            elif values:
+                low, mean, high = (_format(column, v) for v in (min(values), np.mean(values),
+                                                                 max(values)))
+                cells.append(f"{mean} [{low}, {high}]")
+            else:
+                cells.append("-")
+        verdicts = ", ".join(f"{v.upper()} {n}" for v, n in
+                             Counter(str(r["verdict"]) for r in runs).most_common())
+        cells += [f"{sum(meets_criteria(r) for r in runs)}/{len(runs)}", verdicts]
+        rows.append(cells)
+    return rows
+
+
 def print_table(results: dict[str, list[dict[str, object]]], seeds: list[int]) -> None:
-    """Every run, then mean [min, max] over seeds per method, as a Markdown table."""
+    """Every run, then the summary over seeds per method, as Markdown tables."""
     print("\n| run | " + " | ".join(COLUMNS) + " | criteria met | verdict |")
     print("|---" * (len(COLUMNS) + 3) + "|")
     for name, runs in results.items():
         for run in runs:
             print(_row(f"{name} seed {run['seed']}", run))
-    for name, runs in results.items():
-        cells = []
-        for column in COLUMNS:
-            values = [float(r[column]) for r in runs if column in r]
-            if not values:
-                cells.append("-")
-                continue
-            low, mean, high = (_format(column, v) for v in (min(values), np.mean(values),
-                                                             max(values)))
-            cells.append(f"{mean} [{low}, {high}]")
-        met = sum(meets_criteria(r) for r in runs)
-        verdicts = ", ".join(f"{v.upper()} {n}" for v, n in
-                             Counter(str(r["verdict"]) for r in runs).most_common())
-        print(f"| **{name}**, mean [range] | " + " | ".join(cells)
-              + f" | {met}/{len(runs)} | {verdicts} |")
+    print("\n| " + " | ".join(SUMMARY_HEADER) + " |")
+    print("|---" * len(SUMMARY_HEADER) + "|")
+    for row in summary_rows(results):
+        print("| " + " | ".join(row) + " |")
     print_robustness(results)
     for name, runs in results.items():
-        median = float(np.median([float(r["auroc"]) for r in runs]))
-        print(f"{name}: median AUROC {median:.3f} over seeds {', '.join(map(str, seeds))}")
         folds = [float(a) for r in runs for a in r.get("fold_auroc", [])]
         if folds:  # cross-validation: every fold is a grouped test split of its own
             print(f"{name}: median AUROC {np.median(folds):.3f} over the {len(folds)} test "

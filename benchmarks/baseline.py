@@ -42,6 +42,7 @@ from cardiofusion.evaluation.bootstrap import auroc_rows, bootstrap_interval
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.features.featurize import run_featurize
 from cardiofusion.paths import PipelinePaths
+from cardiofusion.reporting.results_file import results_record, write_results
 
 ECG_BANDS = ((0.5, 5.0), (5.0, 15.0), (15.0, 40.0))  # Hz
 
@@ -52,6 +53,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2, 3, 4])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/cardiofusion-baseline"))
+    parser.add_argument("--results", type=Path, help="also write the table here (JSON; the "
+                                                    "docs render their tables from such files)")
     args = parser.parse_args()
     params = load_params(args.params)
     features = prepare(params, args.workdir / args.params.parent.name)
@@ -60,6 +63,7 @@ def main() -> None:
     print(f"| seed | {' | '.join(_label(n) for n in names)} |")
     print("|---" * (len(names) + 1) + "|")
     pooled: dict[str, list[float]] = {n: [] for n in names}
+    rows = []
     for seed in args.seeds:
         result = cross_validate(features, table, params, args.folds, seed)
         cells = []
@@ -67,11 +71,17 @@ def main() -> None:
             value, low, high, per_fold = result[name]
             pooled[name].append(value)
             cells.append(f"{value:.3f} ({low:.3f}-{high:.3f}); folds {per_fold:.3f}")
+        rows.append([str(seed), *cells])
         print(f"| {seed} | " + " | ".join(cells) + " |", flush=True)
-    print("| **mean [range]** | " + " | ".join(
-        f"{np.mean(v):.3f} [{min(v):.3f}, {max(v):.3f}]" for v in pooled.values()) + " |")
+    rows.append(["**mean [range]**", *(f"{np.mean(v):.3f} [{min(v):.3f}, {max(v):.3f}]"
+                                       for v in pooled.values())])
+    print("| " + " | ".join(rows[-1]) + " |")
     print("Cells: pooled out-of-fold AUROC (95% group bootstrap interval); the mean of the "
           "per-fold AUROCs after 'folds'.")
+    if args.results:
+        write_results(args.results, results_record(
+            "baseline", ["seed", *map(_label, names)], rows, pooled, seeds=args.seeds,
+            folds=args.folds))
 
 
 def prepare(params: Params, workdir: Path) -> FeatureSet:
