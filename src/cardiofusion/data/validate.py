@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from cardiofusion.clinical_values import is_missing
 from cardiofusion.config import MODALITY_LABELS, DataParams, Params, ValidateParams
@@ -313,7 +314,9 @@ def _check_files(
         return found
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return [p for found in pool.map(one, range(len(table))) for p in found]
+        checked = tqdm(pool.map(one, range(len(table))), total=len(table), desc="check files",
+                       unit="row", leave=False, disable=None)  # a bar on a terminal only
+        return [p for found in checked for p in found]
 
 
 def _ecg_leads(table: pd.DataFrame, files: dict[str, list[Path | None]], rows: Rows,

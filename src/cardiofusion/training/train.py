@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from dvclive import Live
 from torch.utils.data import WeightedRandomSampler
+from tqdm import tqdm
 
 from cardiofusion.config import Params, TrainParams
 from cardiofusion.console import print_epoch, print_training_setup
@@ -156,7 +157,10 @@ def train_one_epoch(
     model.train()
     device_type = train.labels.device.type
     loss_sum, correct = 0.0, 0
-    for rows in torch.tensor(list(sampler)).split(tp.batch_size):
+    batches = torch.tensor(list(sampler)).split(tp.batch_size)
+    # a bar under the epoch lines on a terminal (rank 0 only), nothing in a log file
+    for rows in tqdm(batches, desc="train", unit="batch", leave=False,
+                     disable=None if ranks.main else True):
         inputs, labels = load_batch(train, rows, tp.augment, generator, model.ecg_signal)
         present = train.batch_present(rows)
         targets = smoothed(labels, tp.label_smoothing)
