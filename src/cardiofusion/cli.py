@@ -46,6 +46,10 @@ def _evaluate(params: Params, args: argparse.Namespace) -> object:
 
 
 def _crossval(params: Params, args: argparse.Namespace) -> object:
+    if params.crossval.folds == 0:  # off: no torch, no features to read
+        from cardiofusion.crossval.off import write_crossval_off
+
+        return write_crossval_off()
     from cardiofusion.crossval.run import run_crossval
 
     return run_crossval(params)

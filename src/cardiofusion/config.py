@@ -225,7 +225,8 @@ class TrainParams(_Section):
     lr: float = Field(5e-4, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     patience: int = Field(5, ge=0)  # 0 turns early stopping off
-    aux_weight: float = Field(DEFAULT_AUX_WEIGHT, ge=0)  # from the top-level aux_weight
+    # set from the top-level aux_weight (one place in params.yaml); left out of dumps
+    aux_weight: float = Field(DEFAULT_AUX_WEIGHT, ge=0, exclude=True)
     lr_multipliers: PerModality = PerModality(ecg=1.0, pcg=2.0, clinical=0.5)
     sampler: Literal["weighted", "none"] = "weighted"
     balance: Literal["aux", "closed_loop", "mmpareto", "ogm_ge", "none"] = "closed_loop"

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from cardiofusion.config import MODALITIES, Params
 from cardiofusion.console import print_crossval
 from cardiofusion.crossval.folds import fold_splits
+from cardiofusion.crossval.off import HEADLINE, write_crossval_off
 from cardiofusion.evaluation.bootstrap import (
     auroc_rows,
     balanced_accuracy_rows,
@@ -41,8 +42,6 @@ from cardiofusion.files import write_json, write_metrics
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 from cardiofusion.training.train import run_train
 
-HEADLINE = ["folds", "verdict", "pooled", "contributions"]  # metrics/crossval.json; the rest:
-# reports/crossval.json
 RATES = {  # name: (rows counted, rows among them that count as right)
     "sensitivity": ("actual", "predicted"),
     "specificity": ("not_actual", "not_predicted"),
@@ -54,12 +53,9 @@ RATES = {  # name: (rows counted, rows among them that count as right)
 def run_crossval(params: Params, paths: PipelinePaths = DEFAULT_PATHS) -> dict[str, object]:
     """Train and evaluate every fold (finished folds are kept), then pool; writes crossval.json."""
     k = params.crossval.folds
-    paths.crossval_dir.mkdir(parents=True, exist_ok=True)  # a DVC output, even when off
     if k == 0:
-        summary: dict[str, object] = {"folds": 0, "note": "off (set crossval.folds, e.g. 5)"}
-        write_metrics(paths.crossval_metrics, paths.crossval_details, summary, HEADLINE)
-        print("⏭️  Cross-validation is off (crossval.folds: 0)")
-        return summary
+        return write_crossval_off(paths)
+    paths.crossval_dir.mkdir(parents=True, exist_ok=True)
     features = FeatureSet.load(paths.features)
     splits = fold_splits(features.index, k, params.data.split.val / (1 - params.data.split.test),
                          params.seed)
