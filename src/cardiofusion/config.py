@@ -237,6 +237,9 @@ class TrainParams(_Section):
     # closed_loop reads its shares on val, or on val plus the reference train patients
     balance_shares_on: Literal["val", "val_and_train"] = "val_and_train"
     balance_margin: float = Field(4.0, ge=0, le=10)  # closed_loop: keep epochs this far inside
+    # closed_loop pushes every share toward the even share, or (band) only shares outside the
+    # target band back to its edge, leaving a stronger modality its lead within the criteria
+    balance_target: Literal["even", "band"] = "even"
     augment: bool = True
     modality_dropout: float = Field(0.0, ge=0, lt=1)
     label_smoothing: float = Field(0.1, ge=0, lt=1)  # targets eps/2 and 1 - eps/2

@@ -54,16 +54,18 @@ class ModalityWeights:
             dropout={m: tp.modality_dropout for m in modalities},
         )
 
-    def adapt(self, tp: TrainParams, shares: dict[str, float], unimodal_auroc: dict[str, float]
-              ) -> None:
-        """One controller step from this epoch's shares (percent), per balance_shares_on."""
+    def adapt(self, tp: TrainParams, shares: dict[str, float], unimodal_auroc: dict[str, float],
+              band: tuple[float, float] | None = None) -> None:
+        """One controller step from this epoch's shares (percent), per balance_shares_on:
+        toward the even share, or (balance_target: band) only back into `band`."""
         if tp.balance != "closed_loop":
             return
         even = 100.0 / len(self.aux)  # of the dataset's k modalities
         self.smoothed = {m: 0.5 * self.smoothed.get(m, shares[m]) + 0.5 * shares[m]
                          for m in self.aux}
         for m in self.aux:
-            excess = (self.smoothed[m] - even) / even  # -1 (no share) ... 2 (everything)
+            excess = _excess(self.smoothed[m], even, band if tp.balance_target == "band"
+                             else None)  # -1 (no share) ... 2 (everything)
             has_signal = not unimodal_auroc[m] < tp.min_signal_auroc  # NaN: undecided, push
             if excess < 0 and not has_signal:
                 continue
@@ -82,6 +84,15 @@ class ModalityWeights:
     def load_state_dict(self, state: dict[str, object]) -> None:
         self.aux, self.dropout = dict(state["aux"]), dict(state["dropout"])
         self.history, self.smoothed = list(state["history"]), dict(state["smoothed"])
+
+
+def _excess(share: float, even: float, band: tuple[float, float] | None) -> float:
+    """How far a share is from where the controller wants it, relative to the even share:
+    from the even share itself, or from the nearest edge of `band` (0 inside it)."""
+    if band is None:
+        return (share - even) / even
+    low, high = band
+    return (share - high) / even if share > high else min(share - low, 0.0) / even
 
 
 def in_band(shares: dict[str, float], band: tuple[float, float]) -> bool:

@@ -101,7 +101,7 @@ def run_train(
                 print_epoch(epoch, tp.epochs, trained, {"loss": checked.loss, **checked.metrics},
                             checked.shares)
                 log_epoch(live, trained, checked, weights)
-                weights.adapt(tp, checked.control_shares, checked.unimodal_auroc)
+                weights.adapt(tp, checked.control_shares, checked.unimodal_auroc, band)
 
                 balanced = in_band(checked.control_shares, band)
                 if improves(checked.loss, balanced, best, select_in_band):

@@ -92,3 +92,18 @@ def test_the_auxiliary_weight_restarts_when_a_modality_crosses_its_even_share():
     assert weights.aux["pcg"] > 0.2 > weights.aux["ecg"]
     assert weights.aux["pcg"] == pytest.approx(0.2 * math.exp(-0.5 * (weights.smoothed["pcg"]
                                                                       - 100 / 3) / (100 / 3)))
+
+
+def test_a_band_target_leaves_a_lead_inside_the_band_alone_and_pushes_one_outside():
+    tp = TrainParams(balance="closed_loop", balance_target="band", aux_weight=0.2,
+                     balance_rate=0.5, max_modality_dropout=0.5)
+    band = (34.0, 56.0)  # two modalities, margin 4
+    inside = ModalityWeights.initial(tp, ("ecg", "pcg"))
+    inside.adapt(tp, {"ecg": 55.0, "pcg": 45.0}, {"ecg": 0.8, "pcg": 0.8}, band)
+    assert inside.aux == {"ecg": 0.2, "pcg": 0.2} and inside.dropout == {"ecg": 0.0, "pcg": 0.0}
+    outside = ModalityWeights.initial(tp, ("ecg", "pcg"))
+    outside.adapt(tp, {"ecg": 70.0, "pcg": 30.0}, {"ecg": 0.8, "pcg": 0.8}, band)
+    assert outside.aux["ecg"] < 0.2 < outside.aux["pcg"] and outside.dropout["ecg"] > 0
+    even = ModalityWeights.initial(TP, ("ecg", "pcg"))
+    even.adapt(TP, {"ecg": 55.0, "pcg": 45.0}, {"ecg": 0.8, "pcg": 0.8}, band)
+    assert even.aux["ecg"] < 0.2  # the default still pushes toward 50 %
