@@ -21,13 +21,20 @@ def is_missing(text: object) -> bool:
 
 
 def category_text(value: object) -> str:
-    """A category as text: numbers in their shortest form (`1`, `1.0` and ` 1 ` are one
-    category), anything else stripped."""
+    """A category as text: numbers in their shortest exact form (`1`, `1.0` and ` 1 ` are one
+    category; `2.0000001` is another), anything else stripped."""
     if isinstance(value, int | float):
-        return f"{float(value):g}"
+        return _number_text(float(value))
     text = str(value).strip()
     try:
         number = float(text)
     except ValueError:
         return text
-    return f"{number:g}" if math.isfinite(number) else text
+    return _number_text(number) if math.isfinite(number) else text
+
+
+def _number_text(number: float) -> str:
+    """Whole numbers without a decimal point, others as Python's shortest round-trip repr."""
+    if number.is_integer() and abs(number) < 1e16:
+        return str(int(number))
+    return repr(number)

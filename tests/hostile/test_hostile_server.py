@@ -149,6 +149,7 @@ def test_the_schema_types_clinical_fields_as_numbers_or_categories(client):
     age, cp = fields["age"]["anyOf"], fields["cp"]["anyOf"]
     assert age[0]["type"] == "number" and age[0]["maximum"] > age[0]["minimum"]
     assert cp[0]["type"] == "string" and cp[0]["enum"]
+    assert cp[1] == {"type": "number", "enum": [0, 1, 2, 3]}  # `2.0` is category `2`
     assert "ecg_record" not in fields  # an image model: no record upload
     assert "NA" in [w.upper() for w in age[1]["enum"]]  # unknown, as the form reads it
     assert form["additionalProperties"] is False

@@ -51,7 +51,11 @@ class ClinicalField:
         text. (`anyOf` replaces the plain string FastAPI would say.)"""
         unknown = {"type": "string", "enum": sorted(MISSING_TOKENS)}
         if self.categories is not None:
-            return {"anyOf": [{"type": "string", "enum": self.categories}, unknown]}
+            options: list[dict[str, object]] = [{"type": "string", "enum": self.categories}]
+            numbers = _numeric(self.categories)
+            if numbers:  # `1`, `1.0` and `1e0` name one category
+                options.append({"type": "number", "enum": numbers})
+            return {"anyOf": [*options, unknown]}
         number: dict[str, object] = {"type": "number"}
         if self.accepted is not None:
             number.update(minimum=self.accepted[0], maximum=self.accepted[1])
@@ -123,3 +127,16 @@ def _pair(values: list[float] | None) -> tuple[float, float] | None:
 
 def _listed(values: object, separator: str = ", ") -> str:
     return separator.join(f"{v:g}" for v in values)  # type: ignore[attr-defined]
+
+
+def _numeric(categories: list[str]) -> list[int | float]:
+    """The categories that are numbers, as numbers (whole ones as integers)."""
+    numbers: list[int | float] = []
+    for category in categories:
+        try:
+            number = float(category)
+        except ValueError:
+            continue
+        if math.isfinite(number):
+            numbers.append(int(number) if number.is_integer() else number)
+    return numbers

@@ -181,6 +181,7 @@ BAD_INPUTS = {
     "value far outside training": ({"data": {"age": "640"}}, 422, "age"),
     "negative value of a non-negative column": ({"data": {"chol": "-5"}}, 422, "chol"),
     "category never seen": ({"data": {"cp": "7"}}, 422, "cp"),
+    "number near a category": ({"data": {"cp": "2.0000000000000004"}}, 422, "cp"),
 }
 
 
@@ -199,6 +200,13 @@ def test_bad_input_is_a_4xx_naming_the_field_and_the_server_keeps_serving(client
 def test_unseen_category_lists_the_allowed_values(client, patients):
     problem = post(client, "/predict", patients[0], data={"cp": "7"}).json()["detail"][0]
     assert problem["field"] == "cp" and "allowed: 0, 1, 2, 3" in problem["problem"]
+
+
+@pytest.mark.parametrize("spelling", ["2", "2.0", " 2 ", "2e0"])
+def test_a_numeric_category_may_be_written_as_any_spelling_of_its_number(client, patients,
+                                                                         spelling):
+    response = post(client, "/predict", patients[0], data={"cp": spelling})
+    assert response.status_code == 200, response.text
 
 
 def test_every_bad_field_is_reported_at_once(client, patients):
