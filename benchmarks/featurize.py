@@ -8,7 +8,9 @@ Run from the repository root (everything is written under a temporary folder):
     signal records), each with its ratio to the first in this process;
 (b) a cold run on the real files in ../shared/data/real (pcg/*.wav paired with ecg/*.jpg in turn;
     the cache decodes a repeated scan once, so decode times per file are printed too);
-(c) the same demo set plus 1% new rows, re-run with the cache of (a): seconds and share of (a).
+(c) the same demo set plus 1% new rows, re-run with the cache of (a): seconds and share of (a);
+(d) the ECG decoder against its version 1 (luma and grid mask in NumPy strips), kept here as the
+    reference: ms per scan, the ratio, and how far apart their pixels are.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from cardiofusion.config import Params, load_params
 from cardiofusion.data.validate import run_validate
 from cardiofusion.demo.generate import generate_demo
+from cardiofusion.features.ecg import GRID_REDNESS, fit_to_frame, load_image
 from cardiofusion.features.featurize import run_featurize
 from cardiofusion.features.patient import ecg_array, pcg_array
 
@@ -81,6 +85,35 @@ def main() -> None:
         added = _timed(_with_data(args.params, demo_csv, demo_csv.parent), folder / "project")
         _print(f"(c) demo + {len(rows) - args.patients} new rows", added,
                extra=f"; {added.seconds / full.seconds:.1%} of the cold run (target < 5%)")
+        scans = sorted((demo_csv.parent / "ecg").iterdir())[:200]
+        _against_version_1(scans, base)
+
+
+def _against_version_1(scans: list[Path], params: Params) -> None:
+    now = _ms_per_file(partial(ecg_array, params=params.ecg), scans)
+    before = _ms_per_file(partial(_ecg_version_1, params=params), scans)
+    gaps = np.concatenate([
+        np.abs(ecg_array(scan, params.ecg).astype(int) - _ecg_version_1(scan, params)).ravel()
+        for scan in scans])
+    print(f"(d) ECG decoding, {len(scans)} demo scans: {now:.1f} ms now, {before:.1f} ms with "
+          f"version 1 ({before / now:.2f}x); pixels apart at most {gaps.max()}, on average "
+          f"{gaps.mean():.2f} (of 255)")
+
+
+def _ecg_version_1(path: Path, params: Params) -> np.ndarray:
+    """The decoder before version 2: NumPy luma (floored) and grid mask over 256-row strips."""
+    rgb_image = load_image(path)
+    gray = np.empty((rgb_image.height, rgb_image.width), dtype=np.uint8)
+    for top in range(0, rgb_image.height, 256):
+        bottom = min(top + 256, rgb_image.height)
+        rgb = np.asarray(rgb_image.crop((0, top, rgb_image.width, bottom)))
+        red, green, blue = (rgb[..., channel].astype(np.int32) for channel in range(3))
+        strip = ((red * 299 + green * 587 + blue * 114) // 1000).astype(np.uint8)
+        if params.ecg.remove_grid:
+            strip[red - np.maximum(green, blue) > GRID_REDNESS] = 255
+        gray[top:bottom] = strip
+    np.subtract(255, gray, out=gray)
+    return fit_to_frame(Image.fromarray(gray), params.ecg)
 
 
 def _demo(base: Params, patients: int, out_dir: Path, ecg_format: str = "image") -> Path:

@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageChops
 
 from cardiofusion.config import EcgParams
 from cardiofusion.inputs import DEFAULT_LIMITS, InputLimits, InputRejected, open_image
 from cardiofusion.inputs.images import UNREADABLE
 
 GRID_REDNESS = 40  # red minus the larger of green/blue above this is grid paper, not ink
-STRIP_ROWS = 256  # rows converted to gray at a time: int32 temporaries stay a few MB
+GRID_MASK = [255 if redness > GRID_REDNESS else 0 for redness in range(256)]
 
 
 def load_image(source: str | Path | bytes, name: str | None = None,
@@ -54,15 +54,22 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def ecg_features(image: Image.Image, params: EcgParams) -> np.ndarray:
-    """uint8 array (height x width), ink bright on a dark background."""
+    """uint8 array (height x width), ink bright on a dark background.
+
+    Every step is one of Pillow's C band operations on uint8 planes (luma, redness mask,
+    inversion, Lanczos), so a page costs a few bytes per pixel and no per-pixel Python or
+    int32 temporaries."""
     rgb_image = image if image.mode == "RGB" else image.convert("RGB")
-    gray = np.empty((rgb_image.height, rgb_image.width), dtype=np.uint8)
-    for top in range(0, rgb_image.height, STRIP_ROWS):
-        strip = gray[top : top + STRIP_ROWS]
-        box = (0, top, rgb_image.width, top + len(strip))
-        strip[:] = _gray(np.asarray(rgb_image.crop(box)), params.remove_grid)
-    np.subtract(255, gray, out=gray)
-    ink = Image.fromarray(gray)
+    gray = rgb_image.convert("L")  # ITU-R 601 luma, rounded
+    if params.remove_grid:
+        red, green, blue = rgb_image.split()
+        redness = ImageChops.subtract(red, ImageChops.lighter(green, blue))  # clipped at 0
+        gray = ImageChops.lighter(gray, redness.point(GRID_MASK))  # grid paper → white
+    return fit_to_frame(ImageChops.invert(gray), params)
+
+
+def fit_to_frame(ink: Image.Image, params: EcgParams) -> np.ndarray:
+    """A grayscale page shrunk (Lanczos) into height x width, aspect kept, centred on zeros."""
     scale = min(params.width / ink.width, params.height / ink.height)
     size = (max(1, round(ink.width * scale)), max(1, round(ink.height * scale)))
     ink = ink.resize(size, Image.Resampling.LANCZOS)
@@ -70,12 +77,3 @@ def ecg_features(image: Image.Image, params: EcgParams) -> np.ndarray:
     top, left = (params.height - size[1]) // 2, (params.width - size[0]) // 2
     frame[top : top + size[1], left : left + size[0]] = np.asarray(ink)
     return frame
-
-
-def _gray(rgb: np.ndarray, remove_grid: bool) -> np.ndarray:
-    """Luma of an RGB strip; red grid paper turned white when asked."""
-    red, green, blue = (rgb[..., channel].astype(np.int32) for channel in range(3))
-    gray = ((red * 299 + green * 587 + blue * 114) // 1000).astype(np.uint8)
-    if remove_grid:
-        gray[red - np.maximum(green, blue) > GRID_REDNESS] = 255
-    return gray

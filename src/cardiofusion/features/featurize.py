@@ -145,11 +145,13 @@ class _Modality:
 
 
 class _ImageKey(BaseModel):
-    """The params an ECG image's features depend on."""
+    """The params an ECG image's features depend on, and the decoder's version: 2 since luma
+    is rounded (Pillow's band operations; pixels within 2 of version 1)."""
 
     height: int
     width: int
     remove_grid: bool
+    decoder: int = 2
 
 
 class _SignalKey(BaseModel):

@@ -21,15 +21,19 @@ class ConvEncoder(nn.Module):
     `benchmarks/train_speed.py` measures both layouts.
     """
 
-    def __init__(self, channels: list[int], embedding_dim: int, channels_last: bool = True
-                 ) -> None:
+    def __init__(self, channels: list[int], embedding_dim: int, channels_last: bool = True,
+                 stem_stride: int = 2) -> None:
+        """`stem_stride`: the first convolution's stride (kernel one wider, so it still sees
+        every pixel); 4 on a full ECG page costs a quarter of 2 in every later layer."""
         super().__init__()
         self.layout = torch.channels_last if channels_last else torch.contiguous_format
         layers: list[nn.Module] = [nn.BatchNorm2d(1)]  # learns the input's scale
         previous = 1
-        for width in channels:
+        for i, width in enumerate(channels):
+            stride = stem_stride if i == 0 else 2
             layers += [
-                nn.Conv2d(previous, width, kernel_size=3, stride=2, padding=1, bias=False),
+                nn.Conv2d(previous, width, kernel_size=stride + 1, stride=stride,
+                          padding=stride // 2, bias=False),
                 nn.BatchNorm2d(width),
                 nn.ReLU(inplace=True),
             ]
@@ -99,8 +103,10 @@ class MultimodalNet(nn.Module):
         builders = {
             "ecg": (lambda: SignalEncoder(ecg_leads, params.ecg_signal_channels, dim))
             if self.ecg_signal else
-            (lambda: ConvEncoder(params.ecg_channels, dim, params.channels_last)),
-            "pcg": lambda: ConvEncoder(params.pcg_channels, dim, params.channels_last),
+            (lambda: ConvEncoder(params.ecg_channels, dim, params.channels_last,
+                                 params.ecg_stem_stride)),
+            "pcg": lambda: ConvEncoder(params.pcg_channels, dim, params.channels_last,
+                                       params.pcg_stem_stride),
             "clinical": lambda: TabularEncoder(clinical_features, params.clinical_hidden, dim),
         }
         self.encoders = nn.ModuleDict({m: builders[m]() for m in self.modalities})
