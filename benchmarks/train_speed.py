@@ -2,16 +2,19 @@
 
 Run from the repository root:
     python benchmarks/train_speed.py [--params params.yaml] [--patients 3784] [--epochs 30]
-                                     [--workdir DIR]
+                                     [--workdir DIR] [--against key=value ...]
 A demo set of --patients patients and its features are prepared in --workdir by the pipeline's own
 commands in child processes (kept, so a second run starts training at once). Then the real train
 stage runs in this process with early stopping off and prints:
 (a) seconds per epoch and in total (target: 30 epochs at 3,784 patients within 4 minutes);
+    with --against, the same training again with those params changed (e.g. the settings of
+    an earlier default, `model.ecg_stem_stride=2`), and the ratio of seconds per epoch;
 (b) the share of training-step time spent loading batches (target at most 10%);
 (c) the peak resident memory of the training process (target at most 3 GB);
 (d) one optimizer step of this model against a step done the way the replaced system did it
     (four full forward passes, three with all but one modality blanked), measured here;
 (e) FLOPs per step, step time and share of the matmul peak: NCHW against channels_last layout,
+    the ECG stem stride of these params against stride 2,
     float32 against bfloat16 autocast.
 """
 
@@ -53,6 +56,8 @@ def main() -> None:
     parser.add_argument("--patients", type=int, default=3784)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/cardiofusion-train-speed"))
+    parser.add_argument("--against", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="also train with these params changed and print the ratio")
     args = parser.parse_args()
     params_file = Path(args.params).resolve()
     workdir = args.workdir.resolve()
@@ -63,10 +68,7 @@ def main() -> None:
           f"{args.patients} patients, {args.epochs} epochs, batch {params.train.batch_size}")
 
     timings = _instrument()
-    started = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
-        train_stage.run_train(params)
-    total = time.perf_counter() - started
+    total = _trained_seconds(params)
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
     steps = sum(timings["train_phase"])
@@ -77,12 +79,25 @@ def main() -> None:
           f"(target: 30 epochs at 3784 patients in 4 min)")
     print(f"(b) loading batches: {sum(timings['load']) / steps:.1%} of training-step time "
           f"(target at most 10%)")
+    if args.against:
+        reference = load_params(params_file, [*data, f"train.epochs={args.epochs}",
+                                              "train.patience=0", *args.against])
+        against = _trained_seconds(reference)
+        print(f"    with {' '.join(args.against)}: {against / args.epochs:.1f} s per epoch; "
+              f"these params are {against / total:.2f}x as fast")
     print(f"(c) peak memory (max RSS) of the training process: {peak_gb:.2f} GB (target 3 GB)")
     ours, seed_way = _compare_steps(params)
     print(f"(d) one step of batch {params.train.batch_size}: {ours * 1000:.0f} ms here, "
           f"{seed_way * 1000:.0f} ms with four full forward passes; "
           f"{seed_way / ours:.2f}x faster (median of {COMPARED_STEPS} steps each, interleaved)")
     _precision_figures(params)
+
+
+def _trained_seconds(params: Params) -> float:
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        train_stage.run_train(params)
+    return time.perf_counter() - started
 
 
 def _matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
@@ -95,8 +110,13 @@ def _matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> flo
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-VARIANTS = (("float32 NCHW", None, False), ("float32 channels_last", None, True),
-            ("bfloat16 channels_last", torch.bfloat16, True))
+VARIANTS = (  # name, autocast dtype, model params changed
+    ("float32 NCHW", None, {"channels_last": False}),
+    ("float32 channels_last", None, {"channels_last": True}),
+    ("float32 channels_last, ECG stem stride 2", None,
+     {"channels_last": True, "ecg_stem_stride": 2}),
+    ("bfloat16 channels_last", torch.bfloat16, {"channels_last": True}),
+)
 EMULATED_STEPS = 3  # bfloat16 without hardware support is slow: a few steps show it
 
 
@@ -114,9 +134,9 @@ def _precision_figures(params: Params) -> None:
     rows = torch.randperm(len(train))[: params.train.batch_size]
     native_bf16 = cpu_has_native_bf16()
     times = {}
-    for name, dtype, channels_last in VARIANTS:
+    for name, dtype, changed in VARIANTS:
         torch.manual_seed(params.seed)
-        model = MultimodalNet(params.model.model_copy(update={"channels_last": channels_last}),
+        model = MultimodalNet(params.model.model_copy(update=changed),
                               features.clinical_features, features.modalities,
                               len(features.spec.ecg_leads))
         optimizer = torch.optim.AdamW(model.parameters(), lr=params.train.lr)
@@ -136,9 +156,11 @@ def _precision_figures(params: Params) -> None:
         print(f"(e) {name}: {flops / 1e9:.2f} GFLOP per step, {times[name] * 1000:.0f} ms, "
               f"{achieved / 1e9:.1f} GFLOP/s = {achieved / peak:.0%} of the "
               f"{peak / 1e9:.0f} GFLOP/s {str(dtype or torch.float32)[6:]} matmul peak{note}")
-    print(f"    NCHW / channels_last step time: "
-          f"{times['float32 NCHW'] / times['float32 channels_last']:.2f}x; bfloat16 / float32: "
-          f"{times['bfloat16 channels_last'] / times['float32 channels_last']:.2f}x")
+    base = times["float32 channels_last"]
+    print(f"    NCHW / channels_last step time: {times['float32 NCHW'] / base:.2f}x; ECG stem "
+          f"stride 2 / {params.model.ecg_stem_stride}: "
+          f"{times['float32 channels_last, ECG stem stride 2'] / base:.2f}x; bfloat16 / float32: "
+          f"{times['bfloat16 channels_last'] / base:.2f}x")
 
 
 def _prepare(params_file: Path, workdir: Path, patients: int) -> list[str]:
