@@ -20,14 +20,23 @@ from cardiofusion.files import write_json
 
 
 def machine() -> str:
-    """The CPU model and core count (and the OS), as a results file names the machine."""
+    """The CPU model, its widest vector units (speed figures differ several-fold between AVX2
+    and AVX-512 with AMX), the core count and the OS, as a results file names the machine."""
     model = platform.processor() or platform.machine()
+    units = ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]
+        lines = cpuinfo.read_text().splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
         model = names[0] if names else model
-    return f"{model}, {os.cpu_count()} cores, {platform.system()}"
+        flags = next((set(line.split(":", 1)[1].split()) for line in lines
+                      if line.startswith("flags")), set())
+        units = next((f" ({name})" for name, needed in VECTOR_UNITS if needed <= flags), "")
+    return f"{model}{units}, {os.cpu_count()} cores, {platform.system()}"
+
+
+VECTOR_UNITS = (("AVX-512, AMX", {"avx512f", "amx_tile"}), ("AVX-512", {"avx512f"}),
+                ("AVX2", {"avx2"}))
 
 
 def results_record(benchmark: str, header: list[str], rows: list[list[str]],
