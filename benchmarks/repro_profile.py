@@ -14,6 +14,7 @@ timing each. With `--profile`, the named stages run once more under cProfile (on
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pstats
 import shutil
@@ -48,6 +49,12 @@ def main() -> None:
         for stage in stages:
             rows.append((stage, _timed([str(python), f"stages/{stage}.py"], clone)))
         _print_table(rows)
+        trained = clone / "reports/training.json"
+        if trained.is_file():  # early stopping decides how many epochs the train row holds
+            epochs = int(json.loads(trained.read_text())["epochs_run"])
+            train_seconds = dict(rows)["train"]
+            print(f"train: {epochs} epochs, {train_seconds / epochs:.1f} s per epoch "
+                  "(start-up and evaluation passes included)")
         for stage in args.profile:
             _profile(stage, clone, python)
 
