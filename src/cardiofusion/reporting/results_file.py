@@ -18,6 +18,10 @@ from typing import Any
 
 from cardiofusion.files import write_json
 
+# the widest first: what a machine name reports of its CPU flags
+VECTOR_UNITS = (("AVX-512, AMX", {"avx512f", "amx_tile"}), ("AVX-512", {"avx512f"}),
+                ("AVX2", {"avx2"}))
+
 
 def machine() -> str:
     """The CPU model, its widest vector units (speed figures differ several-fold between AVX2
@@ -33,10 +37,6 @@ def machine() -> str:
                       if line.startswith("flags")), set())
         units = next((f" ({name})" for name, needed in VECTOR_UNITS if needed <= flags), "")
     return f"{model}{units}, {os.cpu_count()} cores, {platform.system()}"
-
-
-VECTOR_UNITS = (("AVX-512, AMX", {"avx512f", "amx_tile"}), ("AVX-512", {"avx512f"}),
-                ("AVX2", {"avx2"}))
 
 
 def results_record(benchmark: str, header: list[str], rows: list[list[str]],
