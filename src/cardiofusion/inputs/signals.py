@@ -59,15 +59,17 @@ class SignalHeader:
 
 def record_files(path: str | Path) -> list[str]:
     """A record's files: the EDF file, or the WFDB header and the signal files it names that
-    exist in its folder (for a content hash; the contract checks come from signal_header)."""
+    exist in its folder (for a content hash; the contract checks come from signal_header).
+    The names come from the header's own text, bounded and checked as signal_header checks
+    it, so hashing a record parses no header a second time with wfdb."""
     path = Path(path)
     if path.suffix.lower() != ".hea":
         return [str(path)]
     try:
-        named = wfdb.rdheader(str(path.with_suffix(""))).file_name or []
-    except Exception:  # noqa: BLE001 - validate refused such a header already
+        named = _check_header_text(path, str(path))
+    except InputRejected:  # validate refused such a header already
         named = []
-    inside = [path.parent / f for f in dict.fromkeys(named) if not _escapes(f)]
+    inside = [path.parent / f for f in dict.fromkeys(named)]
     return [str(path), *(str(f) for f in inside if f.is_file())]
 
 
@@ -133,9 +135,10 @@ def _rejecter(name: str) -> Callable[[str, str], InputRejected]:
     return reject
 
 
-def _check_header_text(path: Path, name: str) -> None:
+def _check_header_text(path: Path, name: str) -> list[str]:
     """Size-bounded, then every signal line's file name kept inside the record's folder
-    (wfdb's own parser would call such a line a syntax error, which hides why)."""
+    (wfdb's own parser would call such a line a syntax error, which hides why). Returns the
+    signal lines' file names."""
     reject = _rejecter(name)
     try:
         size = path.stat().st_size
@@ -146,11 +149,12 @@ def _check_header_text(path: Path, name: str) -> None:
     except OSError as exc:
         raise reject("ecg_unreadable", f"header cannot be read ({first_line(exc)})") from None
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    for line in lines[1:]:
-        file = line.split()[0]
+    files = [line.split()[0] for line in lines[1:]]
+    for file in files:
         if _escapes(file):
             raise reject("ecg_path_escape", f"header names signal file {file[:80]!r} outside "
                                             "the record's folder; refused")
+    return files
 
 
 def _escapes(file: str) -> bool:
