@@ -33,7 +33,13 @@ from cardiofusion.model.splits import SplitTensors, embed_split, load_split, mea
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 from cardiofusion.runtime import pick_device, pick_precision, seed_everything
 from cardiofusion.training.augment import augment_batch, hide_modalities
-from cardiofusion.training.closed_loop import ModalityWeights, improves, in_band, target_band
+from cardiofusion.training.closed_loop import (
+    ModalityWeights,
+    improves,
+    in_band,
+    made_progress,
+    target_band,
+)
 from cardiofusion.training.distributed import Ranks, join, leave
 from cardiofusion.training.mmpareto import mmpareto_backward
 from cardiofusion.training.ogm_ge import modulate_gradients, ogm_coefficients
@@ -80,11 +86,12 @@ def run_train(
     # narrowed by balance_margin on each side (the test split's shares differ by a few points)
     select_in_band = tp.balance == "closed_loop" and len(model.modalities) > 1
     band = target_band(params.criteria.share_range, tp.balance_margin, len(model.modalities))
-    stale_epochs, completed = 0, 0
+    stale_epochs, completed, lowest_loss = 0, 0, math.inf  # lowest: of any epoch, kept or not
     weights = ModalityWeights.initial(tp, model.modalities)
     if resume:
         state = load_training_state(paths.training_state, params, model, optimizer, generator)
         best, stale_epochs, completed = state["best"], state["stale_epochs"], state["epoch"]
+        lowest_loss = float(state.get("lowest_val_loss", best["val_loss"]))
         scaler.load_state_dict(state["scaler"])
         weights.load_state_dict(state["modality_weights"])
         if ranks.main:
@@ -107,18 +114,20 @@ def run_train(
                 weights.adapt(tp, checked.control_shares, checked.unimodal_auroc, band)
 
                 balanced = in_band(checked.control_shares, band)
-                if improves(checked.loss, balanced, best, select_in_band):
+                kept = improves(checked.loss, balanced, best, select_in_band)
+                if kept:
                     best = {**_best_so_far(epoch, trained, checked), "in_band": balanced}
-                    stale_epochs = 0
                     info = {"epoch": epoch, "val_metrics": checked.metrics,
                             "contributions": checked.shares}
                     save_model(paths.retrained_model, model, params.model, features.spec,
                                checked.reference, checked.threshold, info)
                     print("   ✅ New best model!")
-                else:
-                    stale_epochs += 1
+                progress = made_progress(checked.loss, kept, lowest_loss)
+                stale_epochs = 0 if progress else stale_epochs + 1
+                lowest_loss = min(lowest_loss, checked.loss)
                 save_training_state(paths.training_state, params, model, optimizer, generator,
                                     {"epoch": epoch, "best": best, "stale_epochs": stale_epochs,
+                                     "lowest_val_loss": lowest_loss,
                                      "scaler": scaler.state_dict(),
                                      "modality_weights": weights.state_dict()})
                 # closed_loop: patience runs only once an in-band epoch is kept; stopping while

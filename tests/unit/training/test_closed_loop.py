@@ -6,7 +6,13 @@ import math
 import pytest
 
 from cardiofusion.config import TrainParams
-from cardiofusion.training.closed_loop import MAX_AUX_FACTOR, ModalityWeights, improves, in_band
+from cardiofusion.training.closed_loop import (
+    MAX_AUX_FACTOR,
+    ModalityWeights,
+    improves,
+    in_band,
+    made_progress,
+)
 
 TP = TrainParams(balance="closed_loop", aux_weight=0.2, balance_rate=0.5, max_modality_dropout=0.5)
 SIGNAL = {"ecg": 0.8, "pcg": 0.8, "clinical": 0.8}
@@ -66,6 +72,13 @@ def test_an_in_band_epoch_beats_a_lower_loss_outside_the_band():
     assert not improves(0.20, False, best, select_in_band=True)  # never back out of it
     assert improves(0.35, True, best, select_in_band=True)
     assert improves(0.20, False, best, select_in_band=False)  # other methods: loss alone
+
+
+def test_patience_restarts_on_a_kept_epoch_or_a_new_lowest_loss_of_any_epoch():
+    assert made_progress(0.50, kept=True, lowest_loss=0.30)  # in band at last, loss higher
+    assert made_progress(0.25, kept=False, lowest_loss=0.30)  # out of band, still improving
+    assert not made_progress(0.35, kept=False, lowest_loss=0.30)
+    assert not made_progress(0.30, kept=False, lowest_loss=0.30)
 
 
 def test_band_membership_needs_every_modality_inside():
