@@ -121,7 +121,6 @@ def improves(loss: float, balanced: bool, best: dict[str, object], select_in_ban
     return loss < float(best["val_loss"])  # type: ignore[arg-type]
 
 
-
 def made_progress(loss: float, kept: bool, lowest_loss: float) -> bool:
     """Whether an epoch resets early stopping's patience: it was kept, or its validation loss
     is the lowest of any epoch so far. Early stopping asks whether training still improves;
