@@ -122,8 +122,8 @@ def run_train(
                     save_model(paths.retrained_model, model, params.model, features.spec,
                                checked.reference, checked.threshold, info)
                     print("   ✅ New best model!")
-                progress = made_progress(checked.loss, kept, lowest_loss)
-                stale_epochs = 0 if progress else stale_epochs + 1
+                stale_epochs = 0 if made_progress(checked.loss, kept, lowest_loss) else (
+                    stale_epochs + 1)
                 lowest_loss = min(lowest_loss, checked.loss)
                 save_training_state(paths.training_state, params, model, optimizer, generator,
                                     {"epoch": epoch, "best": best, "stale_epochs": stale_epochs,
