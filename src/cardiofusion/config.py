@@ -228,6 +228,9 @@ class TrainParams(_Section):
     lr: float = Field(5e-4, gt=0)
     weight_decay: float = Field(1e-4, ge=0)
     patience: int = Field(5, ge=0)  # 0 turns early stopping off
+    # every learning rate x lr_decay after each lr_patience epochs without progress; 1 = constant
+    lr_decay: float = Field(1.0, gt=0, le=1)
+    lr_patience: int = Field(2, ge=1)
     # set from the top-level aux_weight (one place in params.yaml); left out of dumps
     aux_weight: float = Field(DEFAULT_AUX_WEIGHT, ge=0, exclude=True)
     lr_multipliers: PerModality = PerModality(ecg=1.0, pcg=2.0, clinical=0.5)

@@ -130,3 +130,15 @@ def made_progress(loss: float, kept: bool, lowest_loss: float) -> bool:
     such epochs as stale kept epoch 7 of runs whose loss fell until epoch 20. For selection
     by loss alone this is the plain rule (a kept epoch is one with the lowest loss)."""
     return kept or loss < lowest_loss
+
+
+def on_plateau(stale_epochs: int, tp: TrainParams, balancing: bool) -> tuple[bool, bool]:
+    """(stop, decay): stop after `patience` epochs without progress; before that, scale every
+    learning rate by `lr_decay` after each `lr_patience` of them, as Keras' ReduceLROnPlateau
+    beside EarlyStopping does. Neither while the closed loop has kept no in-band epoch: stopping
+    or slowing down then would keep an unbalanced model."""
+    if balancing or not stale_epochs:
+        return False, False
+    stop = bool(tp.patience) and stale_epochs >= tp.patience
+    decay = not stop and tp.lr_decay < 1 and stale_epochs % tp.lr_patience == 0
+    return stop, decay

@@ -38,6 +38,7 @@ from cardiofusion.training.closed_loop import (
     improves,
     in_band,
     made_progress,
+    on_plateau,
     target_band,
 )
 from cardiofusion.training.distributed import Ranks, join, leave
@@ -105,12 +106,12 @@ def run_train(
             trained = train_one_epoch(model, optimizer, scaler, train, sampler, tp, weights,
                                       draws, autocast, ranks)
             ranks.share_parameters(model)  # BatchNorm statistics: rank 0's for everyone
-            stop = False
+            stop = decay = False
             if ranks.main:
                 checked = validate_epoch(model, val, train, reference_rows, params)
                 print_epoch(epoch, tp.epochs, trained, {"loss": checked.loss, **checked.metrics},
                             checked.shares)
-                log_epoch(live, trained, checked, weights)
+                log_epoch(live, trained, checked, weights, optimizer)
                 weights.adapt(tp, checked.control_shares, checked.unimodal_auroc, band)
 
                 balanced = in_band(checked.control_shares, band)
@@ -125,20 +126,24 @@ def run_train(
                 stale_epochs = 0 if made_progress(checked.loss, kept, lowest_loss) else (
                     stale_epochs + 1)
                 lowest_loss = min(lowest_loss, checked.loss)
+                balancing = select_in_band and not best.get("in_band", False)
+                stop, decay = on_plateau(stale_epochs, tp, balancing)
+                if stop:
+                    print(f"\n⏹️  Early stopping: no validation-loss improvement in "
+                          f"{tp.patience} epochs (best epoch {best['epoch']})")
+                elif decay:
+                    print(f"   📉 Learning rates x {tp.lr_decay:g} after {stale_epochs} epochs "
+                          f"without progress")
+            stop, decay, modality_weights = ranks.from_main((stop, decay, weights.state_dict()))
+            weights.load_state_dict(modality_weights)
+            if decay:
+                scale_learning_rates(optimizer, tp.lr_decay)
+            if ranks.main:
                 save_training_state(paths.training_state, params, model, optimizer, generator,
                                     {"epoch": epoch, "best": best, "stale_epochs": stale_epochs,
                                      "lowest_val_loss": lowest_loss,
                                      "scaler": scaler.state_dict(),
                                      "modality_weights": weights.state_dict()})
-                # closed_loop: patience runs only once an in-band epoch is kept; stopping while
-                # the controller is still balancing would keep an unbalanced model
-                balancing = select_in_band and not best.get("in_band", False)
-                stop = bool(tp.patience and stale_epochs >= tp.patience and not balancing)
-                if stop:
-                    print(f"\n⏹️  Early stopping: no validation-loss improvement in "
-                          f"{tp.patience} epochs (best epoch {best['epoch']})")
-            stop, modality_weights = ranks.from_main((stop, weights.state_dict()))
-            weights.load_state_dict(modality_weights)
             if stop:
                 break
 
@@ -204,11 +209,14 @@ def train_one_epoch(
 
 
 def log_epoch(
-    live: Live, trained: dict[str, float], checked: EpochValidation, weights: ModalityWeights
+    live: Live, trained: dict[str, float], checked: EpochValidation, weights: ModalityWeights,
+    optimizer: torch.optim.Optimizer,
 ) -> None:
-    """One DVCLive step: training loss and accuracy, validation metrics, contributions, and the
-    per-modality weights the epoch trained with."""
+    """One DVCLive step: training loss and accuracy, the fusion head's learning rate (the
+    branches' are fixed multiples), validation metrics, contributions, and the per-modality
+    weights the epoch trained with."""
     live.log_metric("train/loss", trained["loss"])
+    live.log_metric("train/lr", optimizer.param_groups[-1]["lr"])
     live.log_metric("train/accuracy", trained["accuracy"])
     live.log_metric("val/loss", checked.loss)
     for name, value in checked.metrics.items():
@@ -331,6 +339,13 @@ def param_groups(model: MultimodalNet, tp: TrainParams) -> list[dict[str, object
     ]
     groups.append({"params": list(model.fusion.parameters()), "lr": tp.lr, "name": "fusion"})
     return groups
+
+
+def scale_learning_rates(optimizer: torch.optim.Optimizer, factor: float) -> None:
+    """Every group's rate times `factor`, keeping the branches' ratios: on a plateau a smaller
+    step settles the weights the noisy batches of 16 keep moving."""
+    for group in optimizer.param_groups:
+        group["lr"] *= factor
 
 
 def make_sampler(

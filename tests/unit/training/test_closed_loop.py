@@ -12,6 +12,7 @@ from cardiofusion.training.closed_loop import (
     improves,
     in_band,
     made_progress,
+    on_plateau,
 )
 
 TP = TrainParams(balance="closed_loop", aux_weight=0.2, balance_rate=0.5, max_modality_dropout=0.5)
@@ -79,6 +80,21 @@ def test_patience_restarts_on_a_kept_epoch_or_a_new_lowest_loss_of_any_epoch():
     assert made_progress(0.25, kept=False, lowest_loss=0.30)  # out of band, still improving
     assert not made_progress(0.35, kept=False, lowest_loss=0.30)
     assert not made_progress(0.30, kept=False, lowest_loss=0.30)
+
+
+def test_a_plateau_halves_the_learning_rates_every_lr_patience_epochs_then_stops():
+    tp = TrainParams(patience=5, lr_decay=0.5, lr_patience=2)
+    actions = [on_plateau(stale, tp, balancing=False) for stale in range(6)]
+    assert actions == [(False, False), (False, False), (False, True), (False, False),
+                       (False, True), (True, False)]
+
+
+def test_no_decay_or_stop_while_balancing_and_none_when_turned_off():
+    tp = TrainParams(patience=5, lr_decay=0.5, lr_patience=2)
+    assert on_plateau(4, tp, balancing=True) == (False, False)
+    assert on_plateau(10, tp, balancing=True) == (False, False)
+    constant = TrainParams(patience=0, lr_decay=1.0)
+    assert all(on_plateau(s, constant, balancing=False) == (False, False) for s in range(20))
 
 
 def test_band_membership_needs_every_modality_inside():
