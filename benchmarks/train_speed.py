@@ -14,7 +14,7 @@ stage runs in this process with early stopping off and prints:
 (d) one optimizer step of this model against a step done the way the replaced system did it
     (four full forward passes, three with all but one modality blanked), measured here;
 (e) FLOPs per step, step time and share of the matmul peak: NCHW against channels_last layout,
-    the ECG stem stride of these params against stride 2,
+    the ECG and PCG stem strides of these params against stride 2,
     float32 against bfloat16 autocast.
 """
 
@@ -115,6 +115,8 @@ VARIANTS = (  # name, autocast dtype, model params changed
     ("float32 channels_last", None, {"channels_last": True}),
     ("float32 channels_last, ECG stem stride 2", None,
      {"channels_last": True, "ecg_stem_stride": 2}),
+    ("float32 channels_last, PCG stem stride 2", None,
+     {"channels_last": True, "pcg_stem_stride": 2}),
     ("bfloat16 channels_last", torch.bfloat16, {"channels_last": True}),
 )
 EMULATED_STEPS = 3  # bfloat16 without hardware support is slow: a few steps show it
@@ -157,10 +159,11 @@ def _precision_figures(params: Params) -> None:
               f"{achieved / 1e9:.1f} GFLOP/s = {achieved / peak:.0%} of the "
               f"{peak / 1e9:.0f} GFLOP/s {str(dtype or torch.float32)[6:]} matmul peak{note}")
     base = times["float32 channels_last"]
-    print(f"    NCHW / channels_last step time: {times['float32 NCHW'] / base:.2f}x; ECG stem "
-          f"stride 2 / {params.model.ecg_stem_stride}: "
-          f"{times['float32 channels_last, ECG stem stride 2'] / base:.2f}x; bfloat16 / float32: "
-          f"{times['bfloat16 channels_last'] / base:.2f}x")
+    stems = "; ".join(
+        f"{m} stem stride 2 / {getattr(params.model, f'{m.lower()}_stem_stride')}: "
+        f"{times[f'float32 channels_last, {m} stem stride 2'] / base:.2f}x" for m in ("ECG", "PCG"))
+    print(f"    NCHW / channels_last step time: {times['float32 NCHW'] / base:.2f}x; {stems}; "
+          f"bfloat16 / float32: {times['bfloat16 channels_last'] / base:.2f}x")
 
 
 def _prepare(params_file: Path, workdir: Path, patients: int) -> list[str]:

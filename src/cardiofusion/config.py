@@ -209,7 +209,7 @@ class ModelParams(_Section):
     ecg_channels: list[int] = [8, 16, 32, 64]
     # stride of an image encoder's first convolution (kernel stride + 1); 2 = like the others
     ecg_stem_stride: int = Field(4, ge=2, le=8)
-    pcg_stem_stride: int = Field(2, ge=2, le=8)
+    pcg_stem_stride: int = Field(4, ge=2, le=8)
     ecg_signal_channels: list[int] = [16, 32, 64, 64]  # 1-D encoder of ECG signals
     pcg_channels: list[int] = [16, 32, 64, 64]
     clinical_hidden: list[int] = [64]
