@@ -246,6 +246,9 @@ class TrainParams(_Section):
     # closed_loop pushes every share toward the even share, or (band) only shares outside the
     # target band back to its edge, leaving a stronger modality its lead within the criteria
     balance_target: Literal["even", "band"] = "even"
+    # the saved model averages the weights of up to this many of the best (in-band) epochs,
+    # each kept only if it lowers the validation loss (greedy soup); 1 = the best epoch alone
+    average_best: int = Field(5, ge=1, le=20)
     augment: bool = True
     modality_dropout: float = Field(0.0, ge=0, lt=1)
     label_smoothing: float = Field(0.1, ge=0, lt=1)  # targets eps/2 and 1 - eps/2

@@ -100,3 +100,22 @@ def test_label_smoothing_keeps_logits_smaller(features_only, tiny_params):
         with torch.no_grad():
             sizes[epsilon] = float(model.fuse(embed_split(model, train_split)).abs().mean())
     assert sizes[0.4] < sizes[0.0]
+
+
+def test_the_saved_model_is_never_worse_on_validation_than_the_best_epoch(
+    features_only, tiny_params
+):
+    """The saved model is the best epoch, or a soup of it with others that lowers the loss."""
+    train = tiny_params.train.model_copy(update={
+        "balance": "none", "aux_weight": 0.0, "epochs": 6, "patience": 0, "average_best": 5})
+    summary = run_train(tiny_params.model_copy(update={"train": train}))
+    losses = _logged("val/loss")
+    info = load_payload(DEFAULT_PATHS.retrained_model, "cpu", "model")["info"]
+    assert summary["epoch"] == info["epoch"] == losses.index(min(losses)) + 1
+    if "averaged_epochs" not in summary:
+        assert summary["val_loss"] == pytest.approx(min(losses))
+        return
+    epochs = summary["averaged_epochs"]
+    assert epochs[0] == summary["epoch"] and 1 < len(epochs) <= 5
+    assert info["averaged_epochs"] == epochs
+    assert summary["val_loss"] < min(losses)

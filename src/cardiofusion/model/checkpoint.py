@@ -79,7 +79,7 @@ SAVED_BEFORE_STEMS = {"ecg_stem_stride": 2, "pcg_stem_stride": 2}
 MODEL_KEYS = ("state_dict", "model_params", "clinical_features", "feature_spec",
               "baseline_embeddings", "threshold", "info", "versions")
 STATE_KEYS = ("params", "model", "optimizer", "generator", "torch_rng", "epoch", "best",
-              "stale_epochs", "scaler")
+              "stale_epochs", "scaler", "candidates")
 # what a file of the wrong kind or shape raises while it is being read into objects
 _MISFITS = (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError)
 

@@ -3,7 +3,8 @@
 Recipe: class-balanced sampling, `main + aux_weight * (aux_ecg + aux_pcg + aux_clinical)`,
 per-branch learning rates, early stopping on validation loss, and per-epoch contributions on the
 validation set. `run_train` reads top to bottom: set-up, then per epoch `train_one_epoch`,
-`validate_epoch`, log, keep the best, stop early.
+`validate_epoch`, log, keep the best, stop early; then average the best epochs' weights when
+that lowers the validation loss (training/soup.py).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from cardiofusion.training.closed_loop import (
 from cardiofusion.training.distributed import Ranks, join, leave
 from cardiofusion.training.mmpareto import mmpareto_backward
 from cardiofusion.training.ogm_ge import modulate_gradients, ogm_coefficients
+from cardiofusion.training.soup import Candidates, greedy_soup
 
 SINGLE = Ranks()  # one process: nothing to share
 TRAIN_HEADLINE = ["epoch", "val_auroc"]  # metrics/train.json; the rest in reports/training.json
@@ -89,12 +91,14 @@ def run_train(
     band = target_band(params.criteria.share_range, tp.balance_margin, len(model.modalities))
     stale_epochs, completed, lowest_loss = 0, 0, math.inf  # lowest: of any epoch, kept or not
     weights = ModalityWeights.initial(tp, model.modalities)
+    candidates = Candidates(tp.average_best)  # the epochs a soup may average
     if resume:
         state = load_training_state(paths.training_state, params, model, optimizer, generator)
         best, stale_epochs, completed = state["best"], state["stale_epochs"], state["epoch"]
         lowest_loss = float(state.get("lowest_val_loss", best["val_loss"]))
         scaler.load_state_dict(state["scaler"])
         weights.load_state_dict(state["modality_weights"])
+        candidates.load_state_dict(state["candidates"])
         if ranks.main:
             print(f"↩️  Resuming after epoch {completed} (best so far: epoch {best['epoch']})")
     started = time.perf_counter()
@@ -123,6 +127,8 @@ def run_train(
                     save_model(paths.retrained_model, model, params.model, features.spec,
                                checked.reference, checked.threshold, info)
                     print("   ✅ New best model!")
+                if balanced or not select_in_band:
+                    candidates.offer(checked.loss, epoch, model)
                 stale_epochs = 0 if made_progress(checked.loss, kept, lowest_loss) else (
                     stale_epochs + 1)
                 lowest_loss = min(lowest_loss, checked.loss)
@@ -143,10 +149,14 @@ def run_train(
                                     {"epoch": epoch, "best": best, "stale_epochs": stale_epochs,
                                      "lowest_val_loss": lowest_loss,
                                      "scaler": scaler.state_dict(),
-                                     "modality_weights": weights.state_dict()})
+                                     "modality_weights": weights.state_dict(),
+                                     "candidates": candidates.state_dict()})
             if stop:
                 break
 
+    if ranks.main and len(candidates.epochs) > 1:
+        best = _averaged(model, candidates, features, val, train, reference_rows, params, band,
+                         select_in_band, paths, best)
     summary = {**best, "epochs_run": epoch, "stopped_early": epoch < tp.epochs}
     if ranks.main:
         write_metrics(paths.train_metrics, paths.train_details, summary, TRAIN_HEADLINE)
@@ -154,6 +164,33 @@ def run_train(
               f"{best['epoch']} saved to {paths.retrained_model}")
     leave(ranks)
     return summary
+
+
+def _averaged(
+    model: MultimodalNet, candidates: Candidates, features: FeatureSet, val: SplitTensors,
+    train: SplitTensors, reference_rows: torch.Tensor, params: Params,
+    band: tuple[float, float], select_in_band: bool, paths: PipelinePaths, best: dict[str, Any],
+) -> dict[str, Any]:
+    """Replace the saved model by the greedy soup of the best epochs when it holds more than
+    the best epoch alone (training/soup.py); returns what train.json reports."""
+    def judge(candidate: torch.nn.Module) -> tuple[float, bool]:
+        checked = validate_epoch(candidate, val, train, reference_rows, params)
+        return checked.loss, in_band(checked.control_shares, band) or not select_in_band
+
+    epochs = greedy_soup(model, candidates, judge)
+    if len(epochs) == 1:
+        print(f"🍲 Averaging: no other epoch lowers epoch {best['epoch']}'s validation loss")
+        return best
+    checked = validate_epoch(model, val, train, reference_rows, params)
+    info = {"epoch": best["epoch"], "averaged_epochs": epochs, "val_metrics": checked.metrics,
+            "contributions": checked.shares}
+    save_model(paths.retrained_model, model, params.model, features.spec, checked.reference,
+               checked.threshold, info)
+    print(f"🍲 Averaged the weights of epochs {', '.join(map(str, epochs))}: validation loss "
+          f"{best['val_loss']:.4f} -> {checked.loss:.4f}")
+    return {**best, "val_loss": checked.loss, **{f"val_{k}": v for k, v in
+            checked.metrics.items()}, "threshold": checked.threshold,
+            "contributions": checked.shares, "averaged_epochs": epochs}
 
 
 def train_one_epoch(
