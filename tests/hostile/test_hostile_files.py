@@ -82,7 +82,7 @@ def test_every_broken_training_state_is_one_line_naming_it(tiny_params, training
     good = tmp_path / "state.pth"
     save_training_state(good, tiny_params, *training,
                         {"epoch": 2, "best": {"val_loss": 0.5, "epoch": 1}, "stale_epochs": 1,
-                         "scaler": {}})
+                         "scaler": {}, "candidates": {"size": 5, "epochs": []}})
     assert load_training_state(good, tiny_params, *training)["epoch"] == 2
     state = load_payload(good)
     other = MultimodalNet(tiny_params.model, 9)
@@ -98,6 +98,8 @@ def test_every_broken_training_state_is_one_line_naming_it(tiny_params, training
         "other_shapes.pth": {**state, "model": other.state_dict()},
         "bad_generator.pth": {**state, "generator": torch.zeros(3, dtype=torch.uint8)},
         "bad_progress.pth": {**state, "best": "yesterday"},
+        "bad_candidates.pth": {**state, "candidates": {"size": 5, "epochs": [
+            (0.4, 1, other.state_dict())]}},
     }
     for name, payload in variants.items():
         save_payload(tmp_path / name, payload)

@@ -181,9 +181,21 @@ def load_training_state(
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         int(state["epoch"]), int(state["stale_epochs"]), float(state["best"]["val_loss"])
+        _check_candidates(state["candidates"], model)
     except _MISFITS as exc:
         raise _not_a(path, what, _first_line(exc)) from None
     return state
+
+
+def _check_candidates(saved: dict[str, Any], model: MultimodalNet) -> None:
+    """The epochs kept for averaging (training/soup.py): (loss, epoch, weights) entries whose
+    weights fit the model, or ValueError."""
+    int(saved["size"])
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    for loss, epoch, weights in saved["epochs"]:
+        float(loss), int(epoch)
+        if {k: getattr(v, "shape", None) for k, v in weights.items()} != shapes:
+            raise ValueError(f"the weights kept from epoch {epoch} do not fit the model")
 
 
 def _baseline(saved: dict[str, torch.Tensor], model: MultimodalNet,
