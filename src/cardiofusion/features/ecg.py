@@ -18,6 +18,10 @@ from cardiofusion.inputs.images import UNREADABLE
 
 GRID_REDNESS = 40  # red minus the larger of green/blue above this is grid paper, not ink
 GRID_MASK = [255 if redness > GRID_REDNESS else 0 for redness in range(256)]
+# ITU-R 601 luma floored, (299 R + 587 G + 114 B) // 1000, as the first decoder computed it:
+# Pillow rounds a matrix conversion, and the offset turns that rounding into this floor for
+# every one of the 2^24 colours (the sums are multiples of 1/1000).
+FLOORED_LUMA = (0.299, 0.587, 0.114, -0.4995)
 
 
 def load_image(source: str | Path | bytes, name: str | None = None,
@@ -60,7 +64,7 @@ def ecg_features(image: Image.Image, params: EcgParams) -> np.ndarray:
     inversion, Lanczos), so a page costs a few bytes per pixel and no per-pixel Python or
     int32 temporaries."""
     rgb_image = image if image.mode == "RGB" else image.convert("RGB")
-    gray = rgb_image.convert("L")  # ITU-R 601 luma, rounded
+    gray = rgb_image.convert("L", matrix=FLOORED_LUMA)
     if params.remove_grid:
         red, green, blue = rgb_image.split()
         redness = ImageChops.subtract(red, ImageChops.lighter(green, blue))  # clipped at 0

@@ -145,13 +145,13 @@ class _Modality:
 
 
 class _ImageKey(BaseModel):
-    """The params an ECG image's features depend on, and the decoder's version: 2 since luma
-    is rounded (Pillow's band operations; pixels within 2 of version 1)."""
+    """The params an ECG image's features depend on, and the decoder's version: 3 computes
+    version 1's pixels (luma floored) with Pillow's band operations; 2 rounded the luma."""
 
     height: int
     width: int
     remove_grid: bool
-    decoder: int = 2
+    decoder: int = 3
 
 
 class _SignalKey(BaseModel):

@@ -88,6 +88,17 @@ def test_red_grid_is_removed_but_black_ink_kept():
     assert image.max() > 100  # trace kept
 
 
+def test_luma_is_floored_for_every_colour():
+    """The page's gray level is (299 R + 587 G + 114 B) // 1000 for all 2^24 colours."""
+    codes = np.arange(2**24, dtype=np.uint32)
+    rgb = np.stack([codes >> 16, (codes >> 8) & 255, codes & 255], axis=-1).astype(np.uint8)
+    params = EcgParams(height=4096, width=4096, remove_grid=False)
+    ink = ecg_features(Image.fromarray(rgb.reshape(4096, 4096, 3)), params)
+    red, green, blue = (rgb[:, channel].astype(np.int64) for channel in range(3))
+    expected = 255 - (red * 299 + green * 587 + blue * 114) // 1000
+    assert np.array_equal(ink.ravel(), expected)
+
+
 def test_corrupt_files_raise_errors_naming_them(tmp_path):
     bad_audio = tmp_path / "broken.wav"
     bad_audio.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt ")
