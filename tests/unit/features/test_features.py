@@ -94,7 +94,7 @@ def test_luma_is_floored_for_every_colour():
     rgb = np.stack([codes >> 16, (codes >> 8) & 255, codes & 255], axis=-1).astype(np.uint8)
     params = EcgParams(height=4096, width=4096, remove_grid=False)
     ink = ecg_features(Image.fromarray(rgb.reshape(4096, 4096, 3)), params)
-    red, green, blue = (rgb[:, channel].astype(np.int64) for channel in range(3))
+    red, green, blue = (rgb[:, channel].astype(np.int32) for channel in range(3))
     expected = 255 - (red * 299 + green * 587 + blue * 114) // 1000
     assert np.array_equal(ink.ravel(), expected)
 
