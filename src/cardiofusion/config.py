@@ -215,6 +215,8 @@ class ModelParams(_Section):
     clinical_hidden: list[int] = [64]
     embedding_dim: int = Field(64, ge=2)
     fusion_hidden: int = Field(64, ge=2)
+    # mlp: one head over the joined embeddings | additive: one head per modality, logits summed
+    fusion: Literal["mlp", "additive"] = "mlp"
     dropout: float = Field(0.2, ge=0, lt=1)
     channels_last: bool = True  # memory layout of the conv encoders; the same model, faster
 

@@ -5,6 +5,7 @@ import shutil
 import pytest
 import torch
 
+from cardiofusion.evaluation.evaluate import run_evaluate
 from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.model.checkpoint import load_model, load_payload, model_id
 from cardiofusion.model.network import MultimodalNet
@@ -119,3 +120,18 @@ def test_the_saved_model_is_never_worse_on_validation_than_the_best_epoch(
     assert epochs[0] == summary["epoch"] and 1 < len(epochs) <= 5
     assert info["averaged_epochs"] == epochs
     assert summary["val_loss"] < min(losses)
+
+
+def test_an_additive_fusion_trains_each_modalitys_head_and_evaluates(features_only, tiny_params):
+    params = tiny_params.model_copy(update={
+        "model": tiny_params.model.model_copy(update={"fusion": "additive"}),
+        "train": tiny_params.train.model_copy(update={"epochs": 2, "patience": 0}),
+    })
+    initial = _initial_model(params)
+    run_train(params)
+    trained = load_model(DEFAULT_PATHS.retrained_model).model
+    assert trained.additive
+    assert all(_changed(initial.fusion[m], trained.fusion[m]) for m in trained.modalities)
+    evaluation = run_evaluate(params)
+    shares = evaluation.contributions.ablation.as_dict()
+    assert sum(shares.values()) == pytest.approx(100.0)

@@ -111,14 +111,9 @@ class MultimodalNet(nn.Module):
         }
         self.encoders = nn.ModuleDict({m: builders[m]() for m in self.modalities})
         self.aux_heads = nn.ModuleDict({m: nn.Linear(dim, 1) for m in self.modalities})
-        self.fusion = nn.Sequential(
-            nn.ReLU(),
-            nn.Dropout(params.dropout),
-            nn.Linear(dim * len(self.modalities), params.fusion_hidden),
-            nn.ReLU(inplace=True),
-            nn.Dropout(params.dropout),
-            nn.Linear(params.fusion_hidden, 1),
-        )
+        self.additive = params.fusion == "additive"
+        self.fusion = (nn.ModuleDict({m: _fusion_head(dim, params) for m in self.modalities})
+                       if self.additive else _fusion_head(dim * len(self.modalities), params))
 
     def embed(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """One encoder pass per modality given (all of a batch; a served patient's may be
@@ -155,7 +150,11 @@ class MultimodalNet(nn.Module):
         return embeddings, used
 
     def fuse(self, embeddings: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Fusion-head logits (batch,) from the modalities' embeddings."""
+        """Fusion-head logits (batch,) from the modalities' embeddings: one head over all of
+        them, or (additive) the sum of one head's logit per modality, which cannot model
+        interactions between modalities but adds up the evidence of each."""
+        if self.additive:
+            return sum(self.fusion[m](embeddings[m]) for m in self.modalities).squeeze(1)
         return self.fusion(torch.cat([embeddings[m] for m in self.modalities], dim=1)).squeeze(1)
 
     def aux_logits(self, embeddings: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -165,6 +164,18 @@ class MultimodalNet(nn.Module):
     def branch_parameters(self, modality: str) -> list[nn.Parameter]:
         """A modality's encoder and auxiliary head: one optimizer group per branch."""
         return [*self.encoders[modality].parameters(), *self.aux_heads[modality].parameters()]
+
+
+def _fusion_head(in_features: int, params: ModelParams) -> nn.Sequential:
+    """Embeddings (joined, or one modality's) → one logit, through one hidden layer."""
+    return nn.Sequential(
+        nn.ReLU(),
+        nn.Dropout(params.dropout),
+        nn.Linear(in_features, params.fusion_hidden),
+        nn.ReLU(inplace=True),
+        nn.Dropout(params.dropout),
+        nn.Linear(params.fusion_hidden, 1),
+    )
 
 
 def fill_absent(
