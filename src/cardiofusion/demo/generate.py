@@ -78,7 +78,7 @@ def _write_patient(job: _Job) -> tuple[dict[str, object], dict[str, object]]:
     """Render one patient's three inputs; return its CSV row and its latent truth."""
     rng = np.random.default_rng(job.seed)
     p = job.params
-    absent = _absent_modalities(np.random.default_rng(job.seed.spawn(1)[0]), p)
+    absent = absent_modalities(np.random.default_rng(job.seed.spawn(1)[0]), p)
     patient = sample_patient(rng, p.abnormal_fraction, p.signal.as_dict())
     duration = float(rng.uniform(*p.pcg_seconds))
     span = max(duration, ECG_STRIP_SECONDS)
@@ -131,7 +131,7 @@ def _write_printout(job: _Job, patient: object, rhythm: object, rng: np.random.G
     return ecg_name
 
 
-def _absent_modalities(rng: np.random.Generator, params: DemoParams) -> set[str]:
+def absent_modalities(rng: np.random.Generator, params: DemoParams) -> set[str]:
     """The modalities this patient lacks (`demo.missing`), never all three; drawn from a
     stream of its own, so the patient's recordings are the same with or without absences."""
     rates = params.missing.as_dict()
