@@ -10,7 +10,9 @@ Each seed is a whole run, as `dvc exp run -S seed=N` would make it: on the demo,
 the split and the initialisation all change with the seed; on a CSV (`--csv`), the grouped
 split and the initialisation. Each (seed, method) runs validate, featurize, train and evaluate
 with the pipeline's own functions in its own folder under --workdir; finished runs are kept and
-not repeated, so an interrupted benchmark continues where it stopped. Prints, per run and as
+not repeated, so an interrupted benchmark continues where it stopped. A seed's methods share its
+dataset and features, except a variant that changes them (a `data.`, `demo.`, `validate.`,
+`featurize.`, `ecg.`, `pcg.` or `clinical.` setting), which prepares its own. Prints, per run and as
 mean [min, max] over seeds: test AUROC, balanced accuracy at the tuned threshold, the three
 contribution shares, seconds per epoch, whether the point figures meet the success criteria, and
 the verdict (which also weighs their 95% intervals: PASS, FAIL or UNCERTAIN).
@@ -41,6 +43,7 @@ from cardiofusion.data.validate import run_validate
 from cardiofusion.demo.generate import generate_demo
 from cardiofusion.evaluation.evaluate import run_evaluate
 from cardiofusion.features.featurize import run_featurize
+from cardiofusion.files import write_json
 from cardiofusion.paths import PipelinePaths
 from cardiofusion.reporting.results_file import results_record, write_results
 from cardiofusion.training.train import run_train
@@ -59,6 +62,8 @@ METHODS = {
     "mmpareto": ["train.balance=mmpareto"],
 }
 COLUMNS = ("auroc", "bal_acc", *MODALITIES, "s/epoch")
+# params sections that change a dataset or its features: a variant setting one prepares its own
+DATA_SECTIONS = ("data.", "demo.", "validate.", "featurize.", "ecg.", "pcg.", "clinical.")
 
 
 def main() -> None:
@@ -95,7 +100,8 @@ def main() -> None:
     for seed in args.seeds:  # seed by seed, so an early stop still compares every method
         for name, overrides in methods.items():
             results[name].append(
-                run_one(params_file, [*data, *args.set, *overrides], seed, workdir, name)
+                run_one(params_file, [*data, *args.set, *overrides], seed, workdir, name,
+                        own_data=bool(data_overrides(overrides)))
             )
     print_table(results, args.seeds)
     if args.results:
@@ -113,10 +119,12 @@ def _measured(workdir: Path, seeds: list[int], methods: dict[str, list[str]]) ->
 
 
 def run_one(params_file: Path, overrides: list[str], seed: int, workdir: Path,
-            method: str) -> dict[str, object]:
-    """One seed of one method; a finished run's result is read back instead of repeated."""
-    data_dir = workdir / f"seed{seed}"
-    run_dir = data_dir / method
+            method: str, own_data: bool = False) -> dict[str, object]:
+    """One seed of one method; a finished run's result is read back instead of repeated.
+    The seed's dataset and features are shared by its methods, except a method that changes
+    them (`own_data`), which prepares its own in its run folder."""
+    run_dir = workdir / f"seed{seed}" / method
+    data_dir = run_dir if own_data else run_dir.parent
     params = load_params(params_file, [f"seed={seed}", *overrides,
                                        f"demo.out_dir={data_dir / 'demo'}",
                                        f"featurize.cache_dir={workdir / 'feature_cache'}"])
@@ -180,9 +188,21 @@ def crossval_figures(params: Params, paths: PipelinePaths) -> dict[str, object]:
     }
 
 
+def data_overrides(overrides: list[str]) -> list[str]:
+    """The overrides that change a dataset or its features (worker counts do not)."""
+    return sorted(o for o in overrides if o.startswith(DATA_SECTIONS)
+                  and not o.partition("=")[0].endswith(".n_jobs"))
+
+
 def prepare(params: Params, shared: PipelinePaths, overrides: list[str]) -> None:
-    """The seed's dataset (the demo, unless a CSV is given), manifest and features, once."""
+    """The seed's dataset (the demo, unless a CSV is given), manifest and features, once; a
+    workdir prepared with other data options is refused, never silently reused."""
+    recorded = shared.root / "prepared_with.json"
+    wanted = data_overrides(overrides)
     if (shared.features / "spec.json").is_file():  # written last: the features are whole
+        if recorded.is_file() and (found := json.loads(recorded.read_text())) != wanted:
+            raise SystemExit(f"{shared.root} was prepared with {found or 'no data options'}, "
+                             f"this run asks for {wanted or 'none'}: use another --workdir")
         return
     if not any(o.startswith("data.csv=") for o in overrides):
         csv = generate_demo(params.demo, params.seed)
@@ -190,6 +210,7 @@ def prepare(params: Params, shared: PipelinePaths, overrides: list[str]) -> None
             update={"csv": csv, "root": csv.parent})})
     run_validate(params, shared)
     run_featurize(params, shared)
+    write_json(recorded, wanted)
 
 
 def _format(column: str, value: float) -> str:
