@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import astuple
+from dataclasses import astuple, fields
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +41,7 @@ from cardiofusion.demo.generate import absent_modalities
 from cardiofusion.demo.latent import sample_patient
 from cardiofusion.reporting.results_file import results_record, write_results
 
+NO_FINDINGS = [float("nan")] * len(fields(CardiacFindings))  # an absent recording's row
 LEVELS = ("findings", "looks abnormal", "ECG alone", "PCG alone", "clinical alone")
 
 
@@ -96,16 +97,13 @@ def draw(demo: DemoParams, n: int, rng: np.random.Generator) -> dict[str, np.nda
         patient = sample_patient(rng, demo.abnormal_fraction, demo.signal.as_dict())
         row = sample_clinical(rng, patient.clinical_shift, demo.missing_fraction)
         nan = float("nan")
-        columns["ECG"].append(_numbers(patient.ecg) if "ecg" not in absent else None)
-        columns["PCG"].append(_numbers(patient.pcg) if "pcg" not in absent else None)
+        columns["ECG"].append(_numbers(patient.ecg) if "ecg" not in absent else NO_FINDINGS)
+        columns["PCG"].append(_numbers(patient.pcg) if "pcg" not in absent else NO_FINDINGS)
         columns["clinical"].append([nan if "clinical" in absent else row[c]
                                     for c in CLINICAL_COLUMNS])
         columns["flags"].append([nan if m in absent else float(_looks_abnormal(findings))
                                  for m, findings in (("ecg", patient.ecg), ("pcg", patient.pcg))])
         columns["label"].append(patient.label)
-    width = len(_numbers(patient.ecg))
-    for name in ("ECG", "PCG"):
-        columns[name] = [v if v is not None else [float("nan")] * width for v in columns[name]]
     return {name: np.asarray(values, dtype=float) for name, values in columns.items()}
 
 
