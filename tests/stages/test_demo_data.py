@@ -50,6 +50,28 @@ def test_same_seed_gives_identical_files(tiny_params, tiny_demo, tmp_path):
         assert digest[0] == digest[1], name
 
 
+def test_absent_modalities_blank_cells_of_the_same_patients(tiny_params, tiny_demo, tmp_path):
+    """`demo.missing` draws from its own stream: the complete and the default demo hold the same
+    patients, so comparing them measures the absence, not another draw of patients."""
+    missing = tiny_params.demo.missing.model_copy(update={"ecg": 0.4, "pcg": 0.4, "clinical": 0.4})
+    again = generate_demo(tiny_params.demo.model_copy(
+        update={"out_dir": tmp_path, "patients": 12, "missing": missing}), tiny_params.seed)
+    complete, absent = pd.read_csv(tiny_demo).head(12), pd.read_csv(again)
+    clinical = list(CLINICAL_COLUMNS)
+    assert absent["ecg_path"].isna().any() and absent["pcg_path"].isna().any()
+    assert absent[clinical].isna().all(axis=1).any()
+    pd.testing.assert_series_equal(complete["output"], absent["output"])
+    kept = absent[clinical].notna().any(axis=1)
+    pd.testing.assert_frame_equal(complete.loc[kept, clinical], absent.loc[kept, clinical])
+    for column in ("ecg_path", "pcg_path"):
+        for full, name in zip(complete[column], absent[column], strict=True):
+            if isinstance(name, str):
+                assert name == full
+                assert (tmp_path / name).read_bytes() == (tiny_demo.parent / full).read_bytes()
+            else:
+                assert not (tmp_path / full).exists()
+
+
 def test_class_ratio_is_about_one_healthy_to_ten_abnormal():
     rng = np.random.default_rng(0)
     signal = {"ecg": 1.0, "pcg": 1.0, "clinical": 1.0}
