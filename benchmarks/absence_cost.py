@@ -38,26 +38,31 @@ WAYS = ("complete model, every input", "complete model, the absences withheld",
 HEADER = ["seed", *WAYS, "with every modality: complete model", "with every modality: absent model"]
 
 
-def fold_scores(run: Path, withhold: pd.DataFrame | None = None) -> pd.DataFrame:
+def fold_scores(run: Path, withhold: pd.DataFrame | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Each crossval fold's fused logits on its test patients (indexed by patient id), with the
-    fold number, the label and which modalities were given; `withhold` (patient × modality,
-    True = present) overrides what is given."""
-    frames = []
+    fold, the label and which modalities were given; with `withhold` (patient x modality, True =
+    present) also the logits of the same embeddings given only what it marks present."""
+    frames: dict[str, list[pd.DataFrame]] = {"given": [], "withheld": []}
     for fold in sorted((run / "data" / "crossval").glob("fold*"), key=lambda p: int(p.name[4:])):
         loaded = load_model(fold / "models" / "best_multimodal_model_retrained.pth")
         test = load_split(FeatureSet.load(fold / "data" / "features"), "test", torch.device("cpu"))
         ids = list(test.patient_ids)
-        present = test.present if withhold is None else {
-            m: torch.tensor(withhold.loc[ids, m].to_numpy()) for m in test.present}
-        with torch.no_grad():
-            logits = loaded.model.fuse(fill_absent(embed_split(loaded.model, test), present,
-                                                   loaded.baseline))
-        frame = pd.DataFrame({"fold": fold.name, "score": logits.numpy(),
-                              "label": test.labels.numpy()}, index=ids)
-        frames.append(frame.assign(**{m: p.numpy() for m, p in present.items()}))
-    if not frames:
+        embeddings = embed_split(loaded.model, test)
+        presences = {"given": test.present}
+        if withhold is not None:
+            presences["withheld"] = {m: torch.tensor(withhold.loc[ids, m].to_numpy())
+                                     for m in test.present}
+        for way, present in presences.items():
+            with torch.no_grad():
+                logits = loaded.model.fuse(fill_absent(embeddings, present, loaded.baseline))
+            frame = pd.DataFrame({"fold": fold.name, "score": logits.numpy(),
+                                  "label": test.labels.numpy()}, index=ids)
+            frames[way].append(frame.assign(**{m: p.numpy() for m, p in present.items()}))
+    if not frames["given"]:
         raise SystemExit(f"{run}: no crossval folds; run benchmarks/balance.py --crossval K first")
-    return pd.concat(frames)
+    withheld = pd.concat(frames["withheld"]) if withhold is not None else None
+    return pd.concat(frames["given"]), withheld
 
 
 def fold_mean_auroc(scores: pd.DataFrame, rows: np.ndarray) -> float:
@@ -68,13 +73,14 @@ def fold_mean_auroc(scores: pd.DataFrame, rows: np.ndarray) -> float:
 
 def seed_figures(workdir: Path, seed: int, absent: str, complete: str) -> list[float]:
     """The five figures of HEADER (after the seed) for one seed."""
-    absent_scores = fold_scores(workdir / f"seed{seed}" / absent)
+    absent_scores, _ = fold_scores(workdir / f"seed{seed}" / absent)
     modalities = [c for c in absent_scores.columns if c not in ("fold", "score", "label")]
-    complete_scores = fold_scores(workdir / f"seed{seed}" / complete).loc[absent_scores.index]
+    complete_scores, withheld = fold_scores(workdir / f"seed{seed}" / complete,
+                                            absent_scores[modalities])
+    complete_scores = complete_scores.loc[absent_scores.index]
+    withheld = withheld.loc[absent_scores.index]
     if not (complete_scores["fold"] == absent_scores["fold"]).all():
         raise SystemExit(f"seed {seed}: the two runs' folds differ; they are not the same patients")
-    withheld = fold_scores(workdir / f"seed{seed}" / complete,
-                           absent_scores[modalities]).loc[absent_scores.index]
     everyone = np.ones(len(absent_scores), dtype=bool)
     whole = absent_scores[modalities].all(axis=1).to_numpy()
     return [fold_mean_auroc(complete_scores, everyone), fold_mean_auroc(withheld, everyone),
