@@ -31,7 +31,7 @@ from cardiofusion.features.dataset import FeatureSet
 from cardiofusion.model.checkpoint import load_model
 from cardiofusion.model.network import fill_absent
 from cardiofusion.model.splits import embed_split, load_split
-from cardiofusion.reporting.results_file import results_record, write_results
+from cardiofusion.reporting.results_file import markdown_table, results_record, write_results
 
 WAYS = ("complete model, every input", "complete model, the absences withheld",
         "model trained with the absences")
@@ -102,13 +102,13 @@ def main() -> None:
     means = [statistics.mean(column) for column in zip(*raw.values(), strict=True)]
     rows = [[str(seed), *(f"{v:.3f}" for v in values)] for seed, values in raw.items()]
     rows.append(["**mean**", *(f"{v:.3f}" for v in means)])
-    print("| " + " | ".join(HEADER) + " |\n" + "|---" * len(HEADER) + "|")
-    print("\n".join("| " + " | ".join(row) + " |" for row in rows))
+    record = results_record("absence_cost", HEADER, rows, {str(s): v for s, v in raw.items()},
+                            seeds=args.seeds)
+    print(markdown_table(record))
     print(f"the information: {means[0] - means[1]:.3f}; training with the absences: "
           f"{means[1] - means[2]:.3f} (mean AUROC of each seed's test folds)")
     if args.results:
-        write_results(args.results, results_record(
-            "absence_cost", HEADER, rows, {str(s): v for s, v in raw.items()}, seeds=args.seeds))
+        write_results(args.results, record)
 
 
 if __name__ == "__main__":
