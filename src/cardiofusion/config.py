@@ -176,6 +176,9 @@ class EcgParams(_Section):
     signal_band_hz: tuple[float, float] = (0.5, 40.0)  # baseline wander below, mains above
     signal_seconds: float = Field(10.0, gt=0)  # fixed window; shorter records are zero-padded
     signal_crop: Literal["start", "center"] = "center"
+    # lead: each lead standardized alone (its shape); record: one scale for the whole record,
+    # so the leads' amplitudes relative to each other (voltage, axis) reach the encoder
+    signal_scale: Literal["lead", "record"] = "lead"
 
     @model_validator(mode="after")
     def _band_below_nyquist(self) -> EcgParams:

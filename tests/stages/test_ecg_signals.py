@@ -131,3 +131,20 @@ def test_the_api_predicts_from_an_uploaded_record(signal_run):
                              data={"age": "58"})
         assert broken.status_code in (415, 422), broken.text
         assert broken.json()["detail"][0]["field"] == "ecg_record"
+
+
+def test_another_signal_scale_decodes_the_records_again_with_their_leads_relative_sizes(
+    signal_run, tmp_path, capsys
+):
+    _, params, paths, features, _ = signal_run
+    by_record = params.model_copy(update={"ecg": params.ecg.model_copy(
+        update={"signal_scale": "record"})})
+    other = PipelinePaths(tmp_path / "record")
+    run_validate(by_record, other)
+    capsys.readouterr()
+    scaled = run_featurize(by_record, other)
+    present = features.arrays["ecg"].std(axis=2).min(axis=1) > 0
+    assert f"ECG decoded {present.sum()}," in capsys.readouterr().out
+    lead_std = scaled.arrays["ecg"][present].std(axis=2)
+    assert lead_std.max(axis=1).min() > 1.2 and lead_std.min(axis=1).max() < 0.8
+    assert features.arrays["ecg"][present].std(axis=2) == pytest.approx(1, abs=1e-3)

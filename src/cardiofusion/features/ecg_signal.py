@@ -1,7 +1,7 @@
 """ECG signal → model input: resampled to `ecg.signal_rate`, band-passed (baseline wander below
 the band, mains hum and muscle noise above it), cut to a fixed window the way the PCG window is
-cut, and standardized per lead, so a record at 100, 500 or 2000 Hz in any unit reaches the
-encoder in one shape and scale."""
+cut, and standardized (each lead alone, or the record with one scale: `ecg.signal_scale`), so
+a record at 100, 500 or 2000 Hz in any unit reaches the encoder in one shape and scale."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def load_signal(source: str | Path, params: EcgParams, leads: list[str],
 
 
 def signal_features(samples: np.ndarray, rate: float, params: EcgParams) -> np.ndarray:
-    """float32 (leads, window): resampled, band-passed, cropped or zero-padded, standardized."""
+    """float32 (leads, window): resampled, band-passed, cropped or zero-padded, standardized
+    per lead or over the record."""
     ratio = Fraction(params.signal_rate / rate).limit_denominator(1000)
     resampled = resample_poly(samples, ratio.numerator, ratio.denominator, axis=1)
     sos = butter(4, params.signal_band_hz, btype="bandpass", fs=params.signal_rate,
@@ -37,6 +38,7 @@ def signal_features(samples: np.ndarray, rate: float, params: EcgParams) -> np.n
     window = window_samples(params)
     start = 0 if params.signal_crop == "start" else max(0, (filtered.shape[1] - window) // 2)
     cut = filtered[:, start : start + window]
-    std = cut.std(axis=1, keepdims=True)
+    std = (cut.std(axis=1, keepdims=True) if params.signal_scale == "lead"
+           else np.full((cut.shape[0], 1), cut.std()))
     scaled = (cut - cut.mean(axis=1, keepdims=True)) / np.where(std > 0, std, 1.0)
     return np.pad(scaled, ((0, 0), (0, window - cut.shape[1]))).astype(np.float32)

@@ -162,6 +162,7 @@ class _SignalKey(BaseModel):
     signal_band_hz: tuple[float, float]
     signal_seconds: float
     signal_crop: str
+    signal_scale: str
 
 
 def _content_digests(store: FeatureStore, paths: dict[str, list[str]], n_jobs: int

@@ -11,6 +11,7 @@ from cardiofusion.config import EcgParams, PcgParams
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.features.clinical import ClinicalEncoder
 from cardiofusion.features.ecg import ecg_features, load_image
+from cardiofusion.features.ecg_signal import signal_features
 from cardiofusion.features.patient import ecg_array, pcg_array
 from cardiofusion.features.pcg import frame_count, load_audio, pcg_features
 
@@ -157,3 +158,15 @@ def test_categorical_columns_are_inferred_from_integer_values(tiny_params, tiny_
     assert {"sex", "cp", "restecg", "slp", "caa", "thall", "fbs", "exng"} <= inferred
     assert not inferred & {"age", "trtbps", "chol", "thalachh", "oldpeak"}  # many values / float
     assert "Categorical clinical columns (auto):" in capsys.readouterr().out
+
+
+def test_record_scale_keeps_the_leads_relative_amplitudes_that_lead_scale_removes():
+    t = np.arange(2500) / 250
+    beat = np.sin(2 * np.pi * 1.2 * t) + 0.3 * np.sin(2 * np.pi * 7 * t)
+    samples = np.stack([0.1 * beat, 2.0 * beat])  # a low-voltage lead beside a tall one, mV
+    per_lead = signal_features(samples, 250, ECG)
+    per_record = signal_features(samples, 250, EcgParams(signal_scale="record"))
+    assert per_lead.std(axis=1) == pytest.approx([1, 1], rel=1e-3)
+    assert per_record.std() == pytest.approx(1, rel=1e-3)
+    assert per_record[1].std() / per_record[0].std() == pytest.approx(20, rel=1e-3)
+    assert per_record[1] / 20 == pytest.approx(per_record[0], abs=1e-5)
