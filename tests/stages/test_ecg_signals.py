@@ -148,3 +148,4 @@ def test_another_signal_scale_decodes_the_records_again_with_their_leads_relativ
     lead_std = scaled.arrays["ecg"][present].std(axis=2)
     assert lead_std.max(axis=1).min() > 1.2 and lead_std.min(axis=1).max() < 0.8
     assert features.arrays["ecg"][present].std(axis=2) == pytest.approx(1, abs=1e-3)
+    assert scaled.spec.ecg.signal_scale == "record"  # the model file's spec: serving scales alike
