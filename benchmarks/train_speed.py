@@ -154,10 +154,10 @@ def _precision_figures(params: Params) -> None:
         times[name] = statistics.median(samples)
         peak = _matmul_peak(dtype or torch.float32)
         achieved = flops / times[name]
-        note = "" if dtype is None or native_bf16 else " (emulated: no AVX-512 BF16 or AMX here)"
+        note = "" if dtype is None or native_bf16 else " (emulated: no AVX-512 BF16 or AMX in use)"
         print(f"(e) {name}: {flops / 1e9:.2f} GFLOP per step, {times[name] * 1000:.0f} ms, "
               f"{achieved / 1e9:.1f} GFLOP/s = {achieved / peak:.0%} of the "
-              f"{peak / 1e9:.0f} GFLOP/s {str(dtype or torch.float32)[6:]} matmul peak{note}")
+              f"{peak / 1e9:.3g} GFLOP/s {str(dtype or torch.float32)[6:]} matmul peak{note}")
     base = times["float32 channels_last"]
     stems = "; ".join(
         f"{m} stem stride 2 / {getattr(params.model, f'{m.lower()}_stem_stride')}: "
