@@ -47,15 +47,19 @@ def pick_precision(choice: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if native else None
 
 
+# parts of the oneDNN ISA names (ONEDNN_MAX_CPU_ISA) whose level computes bfloat16 natively
+NATIVE_BF16_ISAS = ("BF16", "AMX", "FP16", "AVX10")
+
+
 def cpu_has_native_bf16() -> bool:
     """AVX-512 BF16 or AMX in the kernel's CPU flags (Linux; elsewhere: no), with PyTorch's
     kernels and oneDNN allowed to use them: limited to AVX2 (ATEN_CPU_CAPABILITY=avx2,
     ONEDNN_MAX_CPU_ISA=AVX2) the same CPU emulates bfloat16, several times slower."""
     if not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
         return False
-    onednn_isa = os.environ.get("ONEDNN_MAX_CPU_ISA", os.environ.get("DNNL_MAX_CPU_ISA", "ALL"))
-    if onednn_isa.upper() != "ALL" and not any(
-            isa in onednn_isa.upper() for isa in ("BF16", "AMX", "FP16", "AVX10")):
+    onednn_isa = os.environ.get("ONEDNN_MAX_CPU_ISA",
+                                os.environ.get("DNNL_MAX_CPU_ISA", "ALL")).upper()
+    if onednn_isa != "ALL" and not any(name in onednn_isa for name in NATIVE_BF16_ISAS):
         return False
     try:
         flags = Path("/proc/cpuinfo").read_text()
