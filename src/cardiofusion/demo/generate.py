@@ -9,7 +9,6 @@ from a user's own data. Each patient has its own seed, so the output does not de
 from __future__ import annotations
 
 from dataclasses import dataclass
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from cardiofusion.demo.latent import sample_patient
 from cardiofusion.demo.pcg import synthesize_pcg
 from cardiofusion.demo.records import write_record
 from cardiofusion.files import atomic_path
+from cardiofusion.parallel import process_map
 
 ECG_STRIP_SECONDS = 10.0
 
@@ -50,15 +50,8 @@ def generate_demo(params: DemoParams, seed: int) -> Path:
         _Job(out_dir, f"P{i + 1:0{width}d}", s, params)
         for i, s in enumerate(seeds)
     ]
-    with Pool(params.n_jobs) as pool:
-        results = list(
-            tqdm(
-                pool.imap(_write_patient, jobs, chunksize=8),
-                total=len(jobs),
-                desc="demo patients",
-                disable=None,
-            )
-        )
+    results = list(tqdm(process_map(_write_patient, jobs, params.n_jobs, chunksize=8),
+                        total=len(jobs), desc="demo patients", disable=None))
     rows = pd.DataFrame([row for row, _ in results])
     latent = pd.DataFrame([truth for _, truth in results])
     csv_path = out_dir / "metadata.csv"

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from cardiofusion.features.patient import FeatureSpec, ecg_array, pcg_array, sig
 from cardiofusion.features.pcg import frame_count
 from cardiofusion.inputs import InputLimits, is_signal_record
 from cardiofusion.inputs.signals import LEAD_SEPARATOR, record_files
+from cardiofusion.parallel import process_map
 from cardiofusion.paths import DEFAULT_PATHS, PipelinePaths
 
 MANIFEST_COLUMNS = ("line", "patient_id", "group", "ecg_path", "ecg_leads", "pcg_path", "label",
@@ -282,9 +282,8 @@ def _decode(
         return {}
     work = partial(_decode_and_store, store=store, settings=settings, limits=limits)
     chunk = max(1, min(8, len(missing) // (4 * n_jobs)))  # few misses: spread them over workers
-    with Pool(n_jobs, initializer=_one_blas_thread) as pool:
-        records = list(tqdm(pool.imap(work, missing.items(), chunksize=chunk),
-                            total=len(missing), desc="featurize", disable=None))
+    decoded = process_map(work, missing.items(), n_jobs, chunk, initializer=_one_blas_thread)
+    records = list(tqdm(decoded, total=len(missing), desc="featurize", disable=None))
     return dict(zip(missing, records, strict=True))
 
 
