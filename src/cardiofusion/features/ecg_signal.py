@@ -38,7 +38,6 @@ def signal_features(samples: np.ndarray, rate: float, params: EcgParams) -> np.n
     window = window_samples(params)
     start = 0 if params.signal_crop == "start" else max(0, (filtered.shape[1] - window) // 2)
     cut = filtered[:, start : start + window]
-    std = (cut.std(axis=1, keepdims=True) if params.signal_scale == "lead"
-           else np.full((cut.shape[0], 1), cut.std()))
+    std = cut.std(axis=1, keepdims=True) if params.signal_scale == "lead" else np.asarray(cut.std())
     scaled = (cut - cut.mean(axis=1, keepdims=True)) / np.where(std > 0, std, 1.0)
     return np.pad(scaled, ((0, 0), (0, window - cut.shape[1]))).astype(np.float32)
