@@ -214,6 +214,9 @@ class ModelParams(_Section):
     ecg_stem_stride: int = Field(4, ge=2, le=8)
     pcg_stem_stride: int = Field(4, ge=2, le=8)
     ecg_signal_channels: list[int] = [16, 32, 64, 64]  # 1-D encoder of ECG signals
+    # one 1-D conv stack shared by every lead, their features joined in lead order; False:
+    # the leads are the first convolution's channels
+    ecg_signal_per_lead: bool = True
     pcg_channels: list[int] = [16, 32, 64, 64]
     clinical_hidden: list[int] = [64]
     embedding_dim: int = Field(64, ge=2)

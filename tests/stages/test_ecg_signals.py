@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from fastapi.testclient import TestClient
 
-from cardiofusion.config import load_params
+from cardiofusion.config import ModelParams, load_params
 from cardiofusion.data.validate import run_validate
 from cardiofusion.demo.generate import generate_demo
 from cardiofusion.errors import CardiofusionError
 from cardiofusion.evaluation.evaluate import run_evaluate
 from cardiofusion.features.featurize import run_featurize
 from cardiofusion.model.checkpoint import load_model
+from cardiofusion.model.network import MultimodalNet
 from cardiofusion.paths import PipelinePaths
 from cardiofusion.serve import create_app
 from cardiofusion.training.train import run_train
@@ -149,3 +151,20 @@ def test_another_signal_scale_decodes_the_records_again_with_their_leads_relativ
     assert lead_std.max(axis=1).min() > 1.2 and lead_std.min(axis=1).max() < 0.8
     assert features.arrays["ecg"][present].std(axis=2) == pytest.approx(1, abs=1e-3)
     assert scaled.spec.ecg.signal_scale == "record"  # the model file's spec: serving scales alike
+
+
+
+def test_a_model_saved_before_per_lead_encoders_loads_as_the_joint_encoder_it_was(
+    signal_run, tmp_path
+):
+    _, _, paths, features, _ = signal_run
+    payload = torch.load(paths.retrained_model, weights_only=False)
+    saved = ModelParams.model_validate(payload["model_params"])
+    assert saved.ecg_signal_per_lead  # the default: one conv stack for every lead
+    leads = len(features.spec.ecg_leads)
+    old = MultimodalNet(saved.model_copy(update={"ecg_signal_per_lead": False}),
+                        int(payload["clinical_features"]), tuple(payload["modalities"]), leads)
+    payload["state_dict"] = old.state_dict()
+    del payload["model_params"]["ecg_signal_per_lead"]
+    torch.save(payload, tmp_path / "old.pth")
+    assert load_model(tmp_path / "old.pth").model.encoders["ecg"].net[1].in_channels == leads

@@ -74,8 +74,9 @@ def save_payload(path: Path, payload: dict[str, Any]) -> None:
         torch.save(payload, handle)
 
 
-# models saved before the stem strides were params had stride-2 stems throughout
-SAVED_BEFORE_STEMS = {"ecg_stem_stride": 2, "pcg_stem_stride": 2}
+# models saved before these were params: stride-2 stems throughout, and an ECG signal encoder
+# reading the leads as its first convolution's channels
+SAVED_BEFORE_PARAMS = {"ecg_stem_stride": 2, "pcg_stem_stride": 2, "ecg_signal_per_lead": False}
 MODEL_KEYS = ("state_dict", "model_params", "clinical_features", "feature_spec",
               "baseline_embeddings", "threshold", "info", "versions")
 STATE_KEYS = ("params", "model", "optimizer", "generator", "torch_rng", "epoch", "best",
@@ -109,7 +110,7 @@ def load_model(path: Path, device: torch.device | str = "cpu") -> LoadedModel:
     try:
         spec = FeatureSpec.from_dict(payload["feature_spec"])
         model = MultimodalNet(
-            ModelParams.model_validate({**SAVED_BEFORE_STEMS, **payload["model_params"]}),
+            ModelParams.model_validate({**SAVED_BEFORE_PARAMS, **payload["model_params"]}),
             int(payload["clinical_features"]),
             _modalities(payload.get("modalities", MODALITIES)),
             len(spec.ecg_leads),
