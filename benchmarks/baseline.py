@@ -5,6 +5,7 @@ beat this has not earned its complexity.
 Run from the repository root:
     python benchmarks/baseline.py --params data/ptbxl/params.yaml [--seeds 42 1 2 3 4]
                                   [--folds 5] [--workdir DIR]
+                                  [--against BALANCE_WORKDIR [--methods defaults naive]]
 
 The dataset is validated and featurized once with the pipeline's own functions (in --workdir);
 the features are the arrays the network reads, summarised:
@@ -18,6 +19,12 @@ class-balanced logistic regression per modality fitted on the fold's train and v
 patients who have it, and late fusion = the mean of the probabilities of the modalities each
 test patient has. Prints pooled out-of-fold AUROC with a group-aware 95% interval, the mean of
 the per-fold AUROCs, and the mean [min, max] over seeds.
+
+With --against, the network's out-of-fold predictions from a `benchmarks/balance.py --crossval`
+workdir (same params, folds and seeds) are compared with the late fusion patient by patient:
+the difference of pooled AUROCs with a paired group-bootstrap 95% interval (both scores of a
+resampled patient drawn together), and a verdict per seed: ahead or behind when the interval
+excludes 0, UNCERTAIN when it does not.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy.signal import welch
 from scipy.stats import kurtosis, skew
 from sklearn.linear_model import LogisticRegression
@@ -55,32 +63,51 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/cardiofusion-baseline"))
     parser.add_argument("--results", type=Path, help="also write the table here (JSON; the "
                                                     "docs render their tables from such files)")
+    parser.add_argument("--against", type=Path, help="a `balance.py --crossval` workdir run "
+                        "with the same params, folds and seeds: its networks against the late "
+                        "fusion, patient by patient")
+    parser.add_argument("--methods", nargs="+", default=["defaults"],
+                        help="with --against: the balance methods compared")
     args = parser.parse_args()
     params = load_params(args.params)
     features = prepare(params, args.workdir / args.params.parent.name)
     table = {name: hand_made(name, features) for name in features.modalities}
     names = [*table, "late_fusion"]
-    print(f"| seed | {' | '.join(_label(n) for n in names)} |")
-    print("|---" * (len(names) + 1) + "|")
-    pooled: dict[str, list[float]] = {n: [] for n in names}
+    compared = args.methods if args.against else []
+    header = ["seed", *map(_label, names), *(f"{m} minus late fusion" for m in compared)]
+    print("| " + " | ".join(header) + " |")
+    print("|---" * len(header) + "|")
+    pooled: dict[str, list[float]] = {n: [] for n in [*names, *compared]}
+    verdicts: dict[str, list[str]] = {m: [] for m in compared}
     rows = []
     for seed in args.seeds:
-        result = cross_validate(features, table, params, args.folds, seed)
+        result, late_fusion = cross_validate(features, table, params, args.folds, seed)
         cells = []
         for name in names:
             value, low, high, per_fold = result[name]
             pooled[name].append(value)
             cells.append(f"{value:.3f} ({low:.3f}-{high:.3f}); folds {per_fold:.3f}")
+        for method in compared:
+            network = network_scores(args.against / f"seed{seed}" / method, features,
+                                     args.folds, seed, params)
+            value, low, high = paired_difference(features, network, late_fusion, params, seed)
+            pooled[method].append(value)
+            verdicts[method].append(_verdict(low, high))
+            cells.append(f"{value:+.3f} ({low:+.3f} to {high:+.3f}) {verdicts[method][-1]}")
         rows.append([str(seed), *cells])
         print(f"| {seed} | " + " | ".join(cells) + " |", flush=True)
     rows.append(["**mean [range]**", *(f"{np.mean(v):.3f} [{min(v):.3f}, {max(v):.3f}]"
-                                       for v in pooled.values())])
+                                       for v in (pooled[n] for n in names)),
+                 *(f"{np.mean(pooled[m]):+.3f} [{min(pooled[m]):+.3f}, {max(pooled[m]):+.3f}]; "
+                   + _tally(verdicts[m]) for m in compared)])
     print("| " + " | ".join(rows[-1]) + " |")
     print("Cells: pooled out-of-fold AUROC (95% group bootstrap interval); the mean of the "
-          "per-fold AUROCs after 'folds'.")
+          "per-fold AUROCs after 'folds'."
+          + (" Differences: the network's pooled AUROC minus the late fusion's on the same "
+             "patients (paired 95% group bootstrap interval)." if compared else ""))
     if args.results:
         write_results(args.results, results_record(
-            "baseline", ["seed", *map(_label, names)], rows, pooled, seeds=args.seeds,
+            "baseline", header, rows, {**pooled, "verdicts": verdicts}, seeds=args.seeds,
             folds=args.folds))
 
 
@@ -128,9 +155,11 @@ def _signal_summary(record: np.ndarray, rate: int) -> np.ndarray:
 
 
 def cross_validate(features: FeatureSet, table: dict[str, np.ndarray], params: Params,
-                   folds: int, seed: int) -> dict[str, tuple[float, float, float, float]]:
+                   folds: int, seed: int
+                   ) -> tuple[dict[str, tuple[float, float, float, float]], np.ndarray]:
     """Pooled out-of-fold AUROC (with interval) and mean fold AUROC of each modality's logistic
-    regression and of their late fusion, on crossval's folds for `seed`."""
+    regression and of their late fusion, on crossval's folds for `seed`; and the late fusion's
+    out-of-fold probability of every patient."""
     index = features.index
     labels = index["label"].to_numpy()
     groups = index.get("group", index["patient_id"]).astype(str).to_numpy()
@@ -160,7 +189,57 @@ def cross_validate(features: FeatureSet, table: dict[str, np.ndarray], params: P
                     for k in range(1, folds + 1)
                     if len(np.unique(labels[f := rows & (fold_of == k)])) == 2]
         result[name] = (value, interval["low"], interval["high"], float(np.mean(per_fold)))
-    return result
+    return result, scores["late_fusion"]
+
+
+def network_scores(run: Path, features: FeatureSet, folds: int, seed: int, params: Params
+                   ) -> np.ndarray:
+    """The out-of-fold probability of every patient from one balance run's cross-validation,
+    in the features' order; refused when its folds are not the ones this baseline uses."""
+    val_fraction = params.data.split.val / (1 - params.data.split.test)
+    ids = features.index["patient_id"].astype(str).to_numpy()
+    probability = pd.Series(np.nan, index=ids)
+    splits = fold_splits(features.index, folds, val_fraction, seed)
+    for number, split in enumerate(splits, start=1):
+        file = PipelinePaths(PipelinePaths(run).crossval_dir / f"fold{number}").predictions
+        if not file.is_file():
+            raise SystemExit(f"{file}: missing; run benchmarks/balance.py --crossval {folds} "
+                             f"--seeds {seed} with --workdir {run.parent.parent} first")
+        fold = pd.read_csv(file, dtype={"patient_id": str})
+        if set(fold["patient_id"]) != set(ids[(split == "test").to_numpy()]):
+            raise SystemExit(f"{file}: fold {number} tests other patients than this baseline's "
+                             f"fold {number} (other data, params or folds); not comparable")
+        probability[fold["patient_id"].to_numpy()] = fold["probability"].to_numpy()
+    return probability.to_numpy()
+
+
+def paired_difference(features: FeatureSet, network: np.ndarray, baseline: np.ndarray,
+                      params: Params, seed: int) -> tuple[float, float, float]:
+    """The network's pooled AUROC minus the baseline's on the patients both scored, with a
+    group-bootstrap interval in which each resample scores both on the same patients."""
+    index = features.index
+    rows = np.isfinite(network) & np.isfinite(baseline)
+    labels = index["label"].to_numpy()[rows]
+    groups = index.get("group", index["patient_id"]).astype(str).to_numpy()[rows]
+    both = np.stack([network[rows], baseline[rows]], axis=1)
+    value = float(auroc_difference_rows(labels[None], both[None])[0])
+    interval = bootstrap_interval(auroc_difference_rows, labels, both,
+                                  params.evaluate.bootstrap_samples, seed, groups)
+    return value, interval["low"], interval["high"]
+
+
+def auroc_difference_rows(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """AUROC of the first score minus the second's, per row (scores: rows x patients x 2)."""
+    return auroc_rows(labels, scores[..., 0]) - auroc_rows(labels, scores[..., 1])
+
+
+def _verdict(low: float, high: float) -> str:
+    return "ahead" if low > 0 else "behind" if high < 0 else "UNCERTAIN"
+
+
+def _tally(verdicts: list[str]) -> str:
+    counts = {v: verdicts.count(v) for v in ("ahead", "UNCERTAIN", "behind")}
+    return ", ".join(f"{v} {n}" for v, n in counts.items() if n)
 
 
 def _label(name: str) -> str:

@@ -1,0 +1,100 @@
+"""The baseline benchmark's comparison with a network: the same patients scored by both, a paired
+interval, and runs made on other folds refused rather than compared."""
+
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cardiofusion.config import load_params
+from cardiofusion.crossval.folds import fold_splits
+from cardiofusion.paths import PipelinePaths
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    spec = importlib.util.spec_from_file_location("baseline", REPO / "benchmarks/baseline.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def params():
+    return load_params(REPO / "params.yaml", ["evaluate.bootstrap_samples=200"])
+
+
+def _features(n: int = 120) -> SimpleNamespace:
+    rng = np.random.default_rng(0)
+    labels = (np.arange(n) % 3 == 0).astype(int)
+    index = pd.DataFrame({"patient_id": [f"P{i:03d}" for i in range(n)], "label": labels,
+                          "group": [f"G{i // 2:03d}" for i in range(n)]})  # two rows a patient
+    return SimpleNamespace(index=index.sample(frac=1, random_state=1).reset_index(drop=True),
+                           rng=rng)
+
+
+def test_equal_scores_differ_by_nothing_and_decide_nothing(baseline, params):
+    features = _features()
+    scores = features.rng.random(len(features.index))
+    value, low, high = baseline.paired_difference(features, scores, scores.copy(), params, 42)
+    assert (value, low, high) == (0.0, 0.0, 0.0)
+    assert baseline._verdict(low, high) == "UNCERTAIN"
+
+
+def test_a_network_that_ranks_every_patient_right_is_ahead_of_a_coin(baseline, params):
+    features = _features()
+    labels = features.index["label"].to_numpy()
+    network = labels + 0.1 * features.rng.random(len(labels))
+    coin = features.rng.random(len(labels))
+    value, low, high = baseline.paired_difference(features, network, coin, params, 42)
+    assert value > 0.3 and low > 0 and baseline._verdict(low, high) == "ahead"
+    value, low, high = baseline.paired_difference(features, coin, network, params, 42)
+    assert high < 0 and baseline._verdict(low, high) == "behind"
+
+
+def test_patients_one_side_did_not_score_are_left_out_of_both(baseline, params):
+    features = _features()
+    labels = features.index["label"].to_numpy().astype(float)
+    network = labels.copy()
+    baseline_scores = labels.copy()
+    baseline_scores[:10] = np.nan  # no modality for the baseline: not scored
+    network[:10] = 1 - labels[:10]  # the network's worst patients are those very ones
+    value, *_ = baseline.paired_difference(features, network, baseline_scores, params, 42)
+    assert value == 0.0
+
+
+def _write_folds(run: Path, splits: list[pd.Series], ids: np.ndarray) -> None:
+    for number, split in enumerate(splits, start=1):
+        fold = PipelinePaths(PipelinePaths(run).crossval_dir / f"fold{number}")
+        fold.predictions.parent.mkdir(parents=True)
+        tested = ids[(split == "test").to_numpy()]
+        pd.DataFrame({"patient_id": tested, "probability": np.linspace(0, 1, len(tested))}
+                     ).to_csv(fold.predictions, index=False)
+
+
+def test_a_runs_out_of_fold_predictions_are_read_in_the_features_order(baseline, params,
+                                                                       tmp_path):
+    features = _features()
+    ids = features.index["patient_id"].to_numpy()
+    splits = fold_splits(features.index, 5, 0.15 / 0.85, 42)
+    _write_folds(tmp_path / "seed42" / "defaults", splits, ids)
+    scores = baseline.network_scores(tmp_path / "seed42" / "defaults", features, 5, 42, params)
+    assert np.isfinite(scores).all() and len(scores) == len(ids)
+    first = (splits[0] == "test").to_numpy()
+    assert np.allclose(scores[first], np.linspace(0, 1, first.sum()))
+
+
+def test_a_run_on_other_folds_is_refused_naming_the_fold(baseline, params, tmp_path):
+    features = _features()
+    ids = features.index["patient_id"].to_numpy()
+    other = fold_splits(features.index, 5, 0.15 / 0.85, 7)  # another seed's folds
+    _write_folds(tmp_path / "seed42" / "defaults", other, ids)
+    with pytest.raises(SystemExit, match="fold 1 tests other patients"):
+        baseline.network_scores(tmp_path / "seed42" / "defaults", features, 5, 42, params)
+    with pytest.raises(SystemExit, match="missing; run benchmarks/balance.py"):
+        baseline.network_scores(tmp_path / "seed42" / "naive", features, 5, 42, params)
