@@ -54,7 +54,7 @@ class SignalEncoder(nn.Module):
     `per_lead`: one conv stack shared by every lead, each lead read as a one-channel signal and
     the leads' pooled features joined in lead order (which lead shows what is kept). Each
     filter then learns from every lead of every record, twelve times the examples of a
-    12-lead set, at about ten times the multiply-adds from the second block on."""
+    12-lead set, at twelve times the multiply-adds from the second block on."""
 
     def __init__(self, leads: int, channels: list[int], embedding_dim: int,
                  per_lead: bool = False) -> None:
