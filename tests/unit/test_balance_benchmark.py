@@ -2,7 +2,6 @@
 never trains on the seed's shared ones, and a folder prepared with other data options is
 refused rather than reused."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -15,11 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def balance():
-    spec = importlib.util.spec_from_file_location("balance", REPO / "benchmarks/balance.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def balance(load_benchmark):
+    return load_benchmark("balance")
 
 
 def test_only_settings_that_change_the_data_or_its_features_count(balance):

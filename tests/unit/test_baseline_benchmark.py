@@ -1,7 +1,6 @@
 """The baseline benchmark's comparison with a network: the same patients scored by both, a paired
 interval, and runs made on other folds refused rather than compared."""
 
-import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,11 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def baseline():
-    spec = importlib.util.spec_from_file_location("baseline", REPO / "benchmarks/baseline.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def baseline(load_benchmark):
+    return load_benchmark("baseline")
 
 
 @pytest.fixture(scope="module")
