@@ -26,27 +26,26 @@ def params():
 
 
 def _features(n: int = 120) -> SimpleNamespace:
-    rng = np.random.default_rng(0)
+    """What the comparison reads of a FeatureSet: its index (ids, labels, groups)."""
     labels = (np.arange(n) % 3 == 0).astype(int)
     index = pd.DataFrame({"patient_id": [f"P{i:03d}" for i in range(n)], "label": labels,
                           "group": [f"G{i // 2:03d}" for i in range(n)]})  # two rows a patient
-    return SimpleNamespace(index=index.sample(frac=1, random_state=1).reset_index(drop=True),
-                           rng=rng)
+    return SimpleNamespace(index=index.sample(frac=1, random_state=1).reset_index(drop=True))
 
 
 def test_equal_scores_differ_by_nothing_and_decide_nothing(baseline, params):
     features = _features()
-    scores = features.rng.random(len(features.index))
+    scores = np.random.default_rng(0).random(len(features.index))
     value, low, high = baseline.paired_difference(features, scores, scores.copy(), params, 42)
     assert (value, low, high) == (0.0, 0.0, 0.0)
     assert baseline._verdict(low, high) == "UNCERTAIN"
 
 
 def test_a_network_that_ranks_every_patient_right_is_ahead_of_a_coin(baseline, params):
-    features = _features()
+    features, rng = _features(), np.random.default_rng(0)
     labels = features.index["label"].to_numpy()
-    network = labels + 0.1 * features.rng.random(len(labels))
-    coin = features.rng.random(len(labels))
+    network = labels + 0.1 * rng.random(len(labels))
+    coin = rng.random(len(labels))
     value, low, high = baseline.paired_difference(features, network, coin, params, 42)
     assert value > 0.3 and low > 0 and baseline._verdict(low, high) == "ahead"
     value, low, high = baseline.paired_difference(features, coin, network, params, 42)
