@@ -81,15 +81,14 @@ def main() -> None:
     verdicts: dict[str, list[str]] = {m: [] for m in compared}
     rows = []
     for seed in args.seeds:
-        result, late_fusion = cross_validate(features, table, params, args.folds, seed)
+        result, late_fusion, fold_of = cross_validate(features, table, params, args.folds, seed)
         cells = []
         for name in names:
             value, low, high, per_fold = result[name]
             pooled[name].append(value)
             cells.append(f"{value:.3f} ({low:.3f}-{high:.3f}); folds {per_fold:.3f}")
         for method in compared:
-            network = network_scores(args.against / f"seed{seed}" / method, features,
-                                     args.folds, seed, params)
+            network = network_scores(args.against / f"seed{seed}" / method, features, fold_of)
             value, low, high = paired_difference(features, network, late_fusion, params, seed)
             pooled[method].append(value)
             verdicts[method].append(_verdict(low, high))
@@ -156,10 +155,11 @@ def _signal_summary(record: np.ndarray, rate: int) -> np.ndarray:
 
 def cross_validate(features: FeatureSet, table: dict[str, np.ndarray], params: Params,
                    folds: int, seed: int
-                   ) -> tuple[dict[str, tuple[float, float, float, float]], np.ndarray]:
+                   ) -> tuple[dict[str, tuple[float, float, float, float]], np.ndarray,
+                              np.ndarray]:
     """Pooled out-of-fold AUROC (with interval) and mean fold AUROC of each modality's logistic
-    regression and of their late fusion, on crossval's folds for `seed`; and the late fusion's
-    out-of-fold probability of every patient."""
+    regression and of their late fusion, on crossval's folds for `seed`; the late fusion's
+    out-of-fold probability of every patient, and every patient's test fold (1..folds)."""
     index = features.index
     labels = index["label"].to_numpy()
     groups = index.get("group", index["patient_id"]).astype(str).to_numpy()
@@ -189,24 +189,21 @@ def cross_validate(features: FeatureSet, table: dict[str, np.ndarray], params: P
                     for k in range(1, folds + 1)
                     if len(np.unique(labels[f := rows & (fold_of == k)])) == 2]
         result[name] = (value, interval["low"], interval["high"], float(np.mean(per_fold)))
-    return result, scores["late_fusion"]
+    return result, scores["late_fusion"], fold_of
 
 
-def network_scores(run: Path, features: FeatureSet, folds: int, seed: int, params: Params
-                   ) -> np.ndarray:
+def network_scores(run: Path, features: FeatureSet, fold_of: np.ndarray) -> np.ndarray:
     """The out-of-fold probability of every patient from one balance run's cross-validation,
-    in the features' order; refused when its folds are not the ones this baseline uses."""
-    val_fraction = params.data.split.val / (1 - params.data.split.test)
+    in the features' order; refused when its folds are not this baseline's (`fold_of`)."""
     ids = features.index["patient_id"].astype(str).to_numpy()
     probability = pd.Series(np.nan, index=ids)
-    splits = fold_splits(features.index, folds, val_fraction, seed)
-    for number, split in enumerate(splits, start=1):
+    for number in range(1, int(fold_of.max()) + 1):
         file = PipelinePaths(PipelinePaths(run).crossval_dir / f"fold{number}").predictions
         if not file.is_file():
-            raise SystemExit(f"{file}: missing; run benchmarks/balance.py --crossval {folds} "
-                             f"--seeds {seed} with --workdir {run.parent.parent} first")
+            raise SystemExit(f"{file}: missing; run benchmarks/balance.py --crossval "
+                             f"{fold_of.max()} with --workdir {run.parent.parent} first")
         fold = pd.read_csv(file, dtype={"patient_id": str})
-        if set(fold["patient_id"]) != set(ids[(split == "test").to_numpy()]):
+        if set(fold["patient_id"]) != set(ids[fold_of == number]):
             raise SystemExit(f"{file}: fold {number} tests other patients than this baseline's "
                              f"fold {number} (other data, params or folds); not comparable")
         probability[fold["patient_id"].to_numpy()] = fold["probability"].to_numpy()

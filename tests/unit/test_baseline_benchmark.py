@@ -63,33 +63,39 @@ def test_patients_one_side_did_not_score_are_left_out_of_both(baseline, params):
     assert value == 0.0
 
 
-def _write_folds(run: Path, splits: list[pd.Series], ids: np.ndarray) -> None:
-    for number, split in enumerate(splits, start=1):
+def _fold_of(features: SimpleNamespace, seed: int) -> np.ndarray:
+    """Every patient's test fold (1-5) in crossval's folds for `seed`."""
+    fold_of = np.zeros(len(features.index), dtype=int)
+    for number, split in enumerate(fold_splits(features.index, 5, 0.15 / 0.85, seed), start=1):
+        fold_of[(split == "test").to_numpy()] = number
+    return fold_of
+
+
+def _write_folds(run: Path, fold_of: np.ndarray, ids: np.ndarray) -> None:
+    for number in range(1, fold_of.max() + 1):
         fold = PipelinePaths(PipelinePaths(run).crossval_dir / f"fold{number}")
         fold.predictions.parent.mkdir(parents=True)
-        tested = ids[(split == "test").to_numpy()]
+        tested = ids[fold_of == number]
         pd.DataFrame({"patient_id": tested, "probability": np.linspace(0, 1, len(tested))}
                      ).to_csv(fold.predictions, index=False)
 
 
-def test_a_runs_out_of_fold_predictions_are_read_in_the_features_order(baseline, params,
-                                                                       tmp_path):
+def test_a_runs_out_of_fold_predictions_are_read_in_the_features_order(baseline, tmp_path):
     features = _features()
     ids = features.index["patient_id"].to_numpy()
-    splits = fold_splits(features.index, 5, 0.15 / 0.85, 42)
-    _write_folds(tmp_path / "seed42" / "defaults", splits, ids)
-    scores = baseline.network_scores(tmp_path / "seed42" / "defaults", features, 5, 42, params)
+    fold_of = _fold_of(features, 42)
+    _write_folds(tmp_path / "seed42" / "defaults", fold_of, ids)
+    scores = baseline.network_scores(tmp_path / "seed42" / "defaults", features, fold_of)
     assert np.isfinite(scores).all() and len(scores) == len(ids)
-    first = (splits[0] == "test").to_numpy()
+    first = fold_of == 1
     assert np.allclose(scores[first], np.linspace(0, 1, first.sum()))
 
 
-def test_a_run_on_other_folds_is_refused_naming_the_fold(baseline, params, tmp_path):
+def test_a_run_on_other_folds_is_refused_naming_the_fold(baseline, tmp_path):
     features = _features()
     ids = features.index["patient_id"].to_numpy()
-    other = fold_splits(features.index, 5, 0.15 / 0.85, 7)  # another seed's folds
-    _write_folds(tmp_path / "seed42" / "defaults", other, ids)
+    _write_folds(tmp_path / "seed42" / "defaults", _fold_of(features, 7), ids)  # other folds
     with pytest.raises(SystemExit, match="fold 1 tests other patients"):
-        baseline.network_scores(tmp_path / "seed42" / "defaults", features, 5, 42, params)
+        baseline.network_scores(tmp_path / "seed42" / "defaults", features, _fold_of(features, 42))
     with pytest.raises(SystemExit, match="missing; run benchmarks/balance.py"):
-        baseline.network_scores(tmp_path / "seed42" / "naive", features, 5, 42, params)
+        baseline.network_scores(tmp_path / "seed42" / "naive", features, _fold_of(features, 42))
